@@ -1,0 +1,3 @@
+from harmony.cli import main
+
+main()

@@ -1,0 +1,48 @@
+"""The application factory: configuration, extensions, blueprints, error handlers, CLI groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from harmony import db, error_pages, security
+from harmony.config import load_config
+from harmony.logging_setup import configure_logging
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build a Harmony app: defaults, then HARMONY_* variables, then `overrides`.
+
+    Raises `harmony.config.ConfigError` (one line naming the variable) for a bad setting.
+    """
+    app = Flask("harmony", instance_relative_config=True)
+    app.config.update(load_config(app.instance_path, overrides))
+    configure_logging(app.config["LOG_LEVEL"])
+
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_prefix=count)
+
+    db.init_app(app)
+    security.init_app(app)
+    error_pages.init_app(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from harmony.api import api
+    from harmony.core.views import core
+
+    app.register_blueprint(core)
+    app.register_blueprint(api)
+    security.csrf.exempt(api)  # the API authenticates with bearer tokens only, never the session cookie
+
+
+def _register_cli(app: Flask) -> None:
+    from harmony.cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,163 @@
+"""Configuration: defaults, then HARMONY_* environment variables, then explicit overrides.
+
+Validation happens once at start-up so that a bad setting stops the process with one line
+that names the variable, instead of surfacing later as a confusing error.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULTS: dict[str, Any] = {
+    "DEBUG": False,
+    "TESTING": False,
+    "DEMO": False,
+    "SECRET_KEY": None,
+    "DATABASE_URL": None,  # default: SQLite file under the instance folder
+    "SEARCH_INDEX_DIR": None,  # default: instance/search-index
+    "BASE_URL": "http://127.0.0.1:5000",
+    "OIDC_METADATA_URL": None,
+    "OIDC_CLIENT_ID": None,
+    "OIDC_CLIENT_SECRET": None,
+    "SMTP_URL": None,
+    "MAIL_FROM": "harmony@localhost",
+    "VISA_KEY_FILE": None,
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    "PROXY_COUNT": 0,  # reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+    "LOG_LEVEL": "INFO",
+    "SQLITE_BUSY_TIMEOUT_MS": 15000,
+}
+
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge defaults, the environment and overrides, then validate and derive settings."""
+    config: dict[str, Any] = dict(DEFAULTS)
+    config.update(_from_environment())
+    if overrides:
+        config.update(overrides)
+    return _validate(config, instance_path)
+
+
+def _from_environment() -> dict[str, Any]:
+    """Read HARMONY_* variables as strings (no JSON guessing: a secret of digits stays a string)."""
+    found = {}
+    for name, value in os.environ.items():
+        if name.startswith("HARMONY_"):
+            found[name.removeprefix("HARMONY_")] = value
+    return found
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"HARMONY_{key} must be true or false, not {value!r}")
+
+
+def _as_int(key: str, value: Any, minimum: int = 0) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"HARMONY_{key} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"HARMONY_{key} must be at least {minimum}, not {number}")
+    return number
+
+
+def normalise_database_url(url: str) -> str:
+    """Check a database URL and pin the PostgreSQL driver to psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            "HARMONY_DATABASE_URL is malformed: expected e.g. sqlite:///path/harmony.db "
+            "or postgresql://user:password@host/dbname"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_DATABASES:
+        raise ConfigError(
+            f"HARMONY_DATABASE_URL uses {backend!r}; Harmony supports sqlite and postgresql"
+        )
+    if backend == "postgresql":
+        if parsed.get_driver_name() not in ("psycopg", "psycopg2") or "+" not in parsed.drivername:
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if not parsed.database:
+            raise ConfigError("HARMONY_DATABASE_URL names no database (…/dbname at the end)")
+    elif parsed.database in (None, ""):
+        raise ConfigError("HARMONY_DATABASE_URL for SQLite needs a file path (in-memory is not supported)")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _validate(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
+    for key in ("DEBUG", "TESTING", "DEMO"):
+        config[key] = _as_bool(key, config[key])
+    for key in ("MAX_CONTENT_LENGTH", "PROXY_COUNT", "SQLITE_BUSY_TIMEOUT_MS"):
+        config[key] = _as_int(key, config[key])
+
+    instance = Path(instance_path)
+    if not config["DATABASE_URL"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'harmony.db'}"
+    config["DATABASE_URL"] = normalise_database_url(str(config["DATABASE_URL"]))
+    if not config["SEARCH_INDEX_DIR"]:
+        config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
+
+    base_url = str(config["BASE_URL"]).rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError("HARMONY_BASE_URL must start with http:// or https://")
+    config["BASE_URL"] = base_url
+
+    if not config["SECRET_KEY"]:
+        if config["DEBUG"] or config["DEMO"] or config["TESTING"]:
+            config["SECRET_KEY"] = _local_secret_key(instance)
+        else:
+            raise ConfigError(
+                "HARMONY_SECRET_KEY is required outside debug and demo mode "
+                "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+    elif len(str(config["SECRET_KEY"])) < 16 and not config["TESTING"]:
+        raise ConfigError("HARMONY_SECRET_KEY is too short: use at least 16 random characters")
+
+    level = str(config["LOG_LEVEL"]).upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"HARMONY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+    config["LOG_LEVEL"] = level
+
+    secure = base_url.startswith("https://")
+    config.setdefault("SESSION_COOKIE_SECURE", secure)
+    config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="harmony_session",
+        PREFERRED_URL_SCHEME="https" if secure else "http",
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
+    )
+    return config
+
+
+def _local_secret_key(instance: Path) -> str:
+    """A key kept in the instance folder, for debug and demo runs only, so sessions survive restarts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key

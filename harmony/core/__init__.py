@@ -1,0 +1,1 @@
+"""Site-wide pages: home, health check, robots, and the navigation shared by every page."""

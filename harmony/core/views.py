@@ -1,0 +1,52 @@
+"""Home page, liveness, navigation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+
+from harmony.core import health
+
+core = Blueprint("core", __name__)
+
+# Navigation entries appear once the page behind them exists.
+NAVIGATION = [
+    ("Catalog", "catalog.search"),
+    ("Requests", "access_requests.my_requests"),
+    ("Reviews", "access_requests.reviews"),
+    ("Register", "access_requests.register"),
+]
+
+
+@core.app_context_processor
+def navigation() -> dict:
+    links = []
+    for label, endpoint in NAVIGATION:
+        if endpoint in current_app.view_functions:
+            links.append({"label": label, "href": url_for(endpoint), "active": request.endpoint == endpoint})
+    login = "accounts.login" in current_app.view_functions
+    return {
+        "nav_links": links,
+        "current_user": None,
+        "login_url": url_for("accounts.login") if login else None,
+        "logout_url": None,
+        "account_url": None,
+    }
+
+
+@core.get("/")
+def home():
+    stats = {"datasets": 0, "groups": 0, "patients": 0}
+    return render_template("core/home.html", stats=stats)
+
+
+@core.get("/healthz")
+def healthz():
+    report = health.check()
+    return jsonify(report), (200 if report["status"] == "ok" else 503)
+
+
+@core.get("/robots.txt")
+def robots():
+    base = current_app.config["BASE_URL"]
+    body = f"User-agent: *\nDisallow: /api/\nDisallow: /auth/\nSitemap: {base}/sitemap.xml\n"
+    return body, 200, {"Content-Type": "text/plain; charset=utf-8"}

@@ -1,0 +1,187 @@
+"""Database access: one engine per app, one session per app context, and the unit of work.
+
+Reads use the session of the current app context. Writes happen inside `unit_of_work()`,
+which opens a write transaction (``BEGIN IMMEDIATE`` on SQLite, so concurrent writers queue on
+the busy timeout instead of failing), commits, and only then runs the after-commit work
+(sending mail, updating the search index). Work registered in a transaction that rolls back is
+dropped. Catalog changes are written to the change log in the same transaction, so derived
+copies can catch up from it after a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, String, TypeDecorator, event
+from sqlalchemy import create_engine as sa_create_engine
+from sqlmodel import Field, Session, SQLModel
+
+from harmony import clock
+
+log = logging.getLogger(__name__)
+
+# Stable constraint names, so that migrations can name what they alter on both databases.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+_ENGINE_KEY = "harmony.db.engine"
+_WRITE_OPTION = "harmony_write"
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always timezone-aware UTC in Python, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use harmony.clock.now()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# BIGINT on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-incrementing rowid.
+SequenceInteger = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ChangeLog(SQLModel, table=True):
+    """One row per change to a catalog entity, in commit order of its sequence number."""
+
+    __tablename__ = "change_log"
+
+    seq: int | None = Field(default=None, primary_key=True, sa_type=SequenceInteger)
+    entity_kind: str = Field(sa_type=String(40), index=True)
+    entity_id: str = Field(sa_type=String(64))
+    action: str = Field(sa_type=String(20))
+    changed_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 15000) -> Engine:
+    """An engine with Harmony's connection settings for SQLite or PostgreSQL."""
+    if url.startswith("sqlite"):
+        engine = sa_create_engine(
+            url,
+            connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False},
+        )
+        _configure_sqlite(engine, sqlite_busy_timeout_ms)
+        return engine
+    return sa_create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event issue BEGIN, instead of the driver's own guesswork.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A write transaction takes the write lock up front: a second writer waits on the busy
+        # timeout here rather than failing later when it tries to upgrade a read lock.
+        immediate = connection.get_execution_options().get(_WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's engine and close the context's session at teardown."""
+    app.extensions[_ENGINE_KEY] = create_engine(
+        app.config["DATABASE_URL"], sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
+    )
+    app.teardown_appcontext(_close_session)
+
+
+def engine() -> Engine:
+    return current_app.extensions[_ENGINE_KEY]
+
+
+def session() -> Session:
+    """The session of the current app context (a request or a CLI command)."""
+    current = g.get("_harmony_session")
+    if current is None:
+        current = Session(engine(), expire_on_commit=False)
+        g._harmony_session = current
+    return current
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    current = g.pop("_harmony_session", None)
+    if current is not None:
+        current.close()
+
+
+class UnitOfWork:
+    """A write transaction with work to run once it has committed."""
+
+    def __init__(self, db_session: Session):
+        self.session = db_session
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, work: Callable[[], None]) -> None:
+        """Run `work` after a successful commit; dropped if the transaction rolls back."""
+        self._after_commit.append(work)
+
+    def record_change(self, entity_kind: str, entity_id: Any, action: str) -> None:
+        """Write a change-log row in this transaction, for derived copies to catch up from."""
+        self.session.add(ChangeLog(entity_kind=entity_kind, entity_id=str(entity_id), action=action))
+
+    def _run_after_commit(self) -> None:
+        for work in self._after_commit:
+            try:
+                work()
+            except Exception:  # the transaction is committed; retries come from the outbox/log
+                log.exception("after-commit work failed: %r", work)
+        self._after_commit.clear()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[UnitOfWork]:
+    """Open a write transaction; commit on success, then run after-commit work.
+
+    Nested calls join the outer unit of work, so services can call each other.
+    """
+    outer: UnitOfWork | None = g.get("_harmony_uow")
+    if outer is not None:
+        yield outer
+        return
+    db_session = session()
+    if db_session.in_transaction():
+        if db_session.new or db_session.dirty or db_session.deleted:
+            raise RuntimeError("changes were made outside a unit of work")
+        db_session.commit()  # end the read transaction so the write one can begin afresh
+    db_session.connection(execution_options={_WRITE_OPTION: True})
+    uow = UnitOfWork(db_session)
+    g._harmony_uow = uow
+    try:
+        yield uow
+        db_session.commit()
+    except BaseException:
+        db_session.rollback()
+        raise
+    finally:
+        g._harmony_uow = None
+    uow._run_after_commit()

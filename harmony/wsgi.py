@@ -1,0 +1,5 @@
+"""Entry point for WSGI servers: `gunicorn 'harmony.wsgi:app'`."""
+
+from harmony.app import create_app
+
+app = create_app()

@@ -1,0 +1,109 @@
+"""Real services for the tests: SQLite and a throwaway PostgreSQL, each migrated once per session.
+
+Every test that takes `app` runs once per database. Tests commit for real; the tables are
+emptied before each test. Set TEST_DATABASE_URL to use an existing PostgreSQL database instead
+of starting a server, and REQUIRE_POSTGRES=1 to fail (not skip) when none can be had.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from harmony import db, migrate
+from harmony.app import create_app
+from harmony.models import metadata
+from tests.postgres import PostgresServer, find_bindir
+
+TEST_SECRET_KEY = "test-secret-key-not-for-production"
+BACKENDS = ("sqlite", "postgresql")
+_backend_counts: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer | None]:
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield None
+        return
+    bindir = find_bindir()
+    if bindir is None:
+        message = "PostgreSQL server programs (initdb, pg_ctl) not found; install Debian's postgresql package"
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = PostgresServer.start(bindir)
+    yield server
+    server.stop()
+
+
+def fresh_database_url(backend: str, tmp_path_factory: pytest.TempPathFactory, name: str, request) -> str:
+    """An empty database of the given backend."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp(name) / 'harmony.db'}"
+    if os.environ.get("TEST_DATABASE_URL"):
+        if name != "main":
+            pytest.skip("a second database cannot be created under TEST_DATABASE_URL")
+        return os.environ["TEST_DATABASE_URL"]
+    server = request.getfixturevalue("postgres_server")
+    return server.create_database(f"harmony_{name}")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory) -> str:
+    """A database migrated to the newest schema, shared by the session's tests of that backend."""
+    url = fresh_database_url(request.param, tmp_path_factory, "main", request)
+    from harmony.config import normalise_database_url
+
+    url = normalise_database_url(url)
+    migrate.upgrade(url)
+    return url
+
+
+def make_app(database_url: str, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "BASE_URL": "http://harmony.test",
+        "LOG_LEVEL": "WARNING",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def empty_tables() -> None:
+    engine = db.engine()
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def app(database_url, tmp_path, request):
+    backend = database_url.split(":", 1)[0].split("+", 1)[0]
+    _backend_counts[backend] += 1
+    application = make_app(database_url, SEARCH_INDEX_DIR=str(tmp_path / "index"))
+    with application.app_context():
+        empty_tables()
+    yield application
+    with application.app_context():
+        db.engine().dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _backend_counts:
+        parts = ", ".join(f"{name}: {count}" for name, count in sorted(_backend_counts.items()))
+        terminalreporter.write_line(f"database tests run per backend: {parts}")
