@@ -19,7 +19,7 @@ $(VENV_PY):
 
 # Reinstall only when the project's metadata changed.
 $(VENV)/.installed: pyproject.toml | $(VENV_PY)
-	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e .
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e '.[demo]'
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(VENV_PY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -28,18 +29,39 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     security.init_app(app)
     error_pages.init_app(app)
+    _init_sign_in(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
 
 
+def _init_sign_in(app: Flask) -> None:
+    from harmony.accounts import current, oidc
+
+    current.init_app(app)
+    if app.config["OIDC_METADATA_URL"]:
+        app.extensions["harmony.oidc"] = oidc.OidcClient(oidc.Settings(
+            metadata_url=app.config["OIDC_METADATA_URL"],
+            client_id=app.config["OIDC_CLIENT_ID"],
+            client_secret=app.config["OIDC_CLIENT_SECRET"],
+            redirect_uri=app.config["BASE_URL"] + "/auth/callback",
+            token_auth_method=app.config["OIDC_TOKEN_AUTH_METHOD"],
+        ))
+    app.permanent_session_lifetime = timedelta(hours=12)
+
+
 def _register_blueprints(app: Flask) -> None:
+    from harmony.accounts.api import accounts_api
+    from harmony.accounts.views import accounts
     from harmony.api import api
     from harmony.core.views import core
 
     app.register_blueprint(core)
-    app.register_blueprint(api)
-    security.csrf.exempt(api)  # the API authenticates with bearer tokens only, never the session cookie
+    app.register_blueprint(accounts)
+    # The API authenticates with bearer tokens only, never the session cookie: no CSRF there.
+    for blueprint in (accounts_api, api):
+        app.register_blueprint(blueprint)
+        security.csrf.exempt(blueprint)
 
 
 def _register_cli(app: Flask) -> None:

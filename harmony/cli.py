@@ -87,5 +87,9 @@ def demo_load() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from harmony.accounts.cli import dev_idp, users
+
     app.cli.add_command(db_group)
     app.cli.add_command(demo_group)
+    app.cli.add_command(users)
+    app.cli.add_command(dev_idp)

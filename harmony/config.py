@@ -6,6 +6,7 @@ that names the variable, instead of surfacing later as a confusing error.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -25,6 +26,10 @@ DEFAULTS: dict[str, Any] = {
     "OIDC_METADATA_URL": None,
     "OIDC_CLIENT_ID": None,
     "OIDC_CLIENT_SECRET": None,
+    "OIDC_TOKEN_AUTH_METHOD": "client_secret_basic",
+    "OIDC_ROLE_CLAIM": None,  # e.g. "harmony_roles": platform roles taken from this ID token claim
+    "OIDC_ROLE_MAP": None,  # JSON: claim value -> role, e.g. {"harmony-admins": "admin"}
+    "DEV_IDP_URL": "http://127.0.0.1:9400",  # the development provider `harmony dev-idp` serves
     "SMTP_URL": None,
     "MAIL_FROM": "harmony@localhost",
     "VISA_KEY_FILE": None,
@@ -134,6 +139,8 @@ def _validate(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
     elif len(str(config["SECRET_KEY"])) < 16 and not config["TESTING"]:
         raise ConfigError("HARMONY_SECRET_KEY is too short: use at least 16 random characters")
 
+    _validate_oidc(config)
+
     level = str(config["LOG_LEVEL"]).upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"HARMONY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
@@ -149,6 +156,36 @@ def _validate(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
         WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
     )
     return config
+
+
+DEMO_CLIENT_ID = "harmony-demo"
+DEMO_CLIENT_SECRET = "harmony-demo-secret"
+
+
+def _validate_oidc(config: dict[str, Any]) -> None:
+    if config["DEMO"] and not config["OIDC_METADATA_URL"]:
+        # the demo signs in at the development provider that `make demo` starts
+        config["OIDC_METADATA_URL"] = config["DEV_IDP_URL"].rstrip("/") + "/.well-known/openid-configuration"
+        config["OIDC_CLIENT_ID"] = config["OIDC_CLIENT_ID"] or DEMO_CLIENT_ID
+        config["OIDC_CLIENT_SECRET"] = config["OIDC_CLIENT_SECRET"] or DEMO_CLIENT_SECRET
+    if config["OIDC_METADATA_URL"]:
+        if not str(config["OIDC_METADATA_URL"]).startswith(("http://", "https://")):
+            raise ConfigError("HARMONY_OIDC_METADATA_URL must be an http(s) URL of the provider's discovery document")
+        for key in ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"):
+            if not config[key]:
+                raise ConfigError(f"HARMONY_{key} is required when HARMONY_OIDC_METADATA_URL is set")
+    if config["OIDC_TOKEN_AUTH_METHOD"] not in ("client_secret_basic", "client_secret_post"):
+        raise ConfigError("HARMONY_OIDC_TOKEN_AUTH_METHOD must be client_secret_basic or client_secret_post")
+    role_map = config["OIDC_ROLE_MAP"]
+    if isinstance(role_map, str):
+        try:
+            role_map = json.loads(role_map)
+        except ValueError:
+            raise ConfigError("HARMONY_OIDC_ROLE_MAP must be a JSON object, e.g. {\"harmony-admins\": \"admin\"}") from None
+    if role_map is not None:
+        if not isinstance(role_map, dict) or not all(v in ("admin", "coordinator") for v in role_map.values()):
+            raise ConfigError("HARMONY_OIDC_ROLE_MAP must map claim values to admin or coordinator")
+    config["OIDC_ROLE_MAP"] = role_map or {}
 
 
 def _local_secret_key(instance: Path) -> str:

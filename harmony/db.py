@@ -19,7 +19,8 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, String, TypeDecorator, event
 from sqlalchemy import create_engine as sa_create_engine
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy.orm import Session
+from sqlmodel import Field, SQLModel
 
 from harmony import clock
 

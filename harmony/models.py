@@ -1,5 +1,6 @@
 """Every table of every package, imported in one place so that Alembic sees the whole schema."""
 
+from harmony.accounts.models import ApiToken, Identity, LoginState, RoleGrant, User, UserSession
 from harmony.db import ChangeLog, metadata
 
-__all__ = ["ChangeLog", "metadata"]
+__all__ = ["ApiToken", "ChangeLog", "Identity", "LoginState", "RoleGrant", "User", "UserSession", "metadata"]

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from harmony import db, migrate
 from harmony.app import create_app
 from harmony.models import metadata
+from tests.identity import CLIENT_ID, CLIENT_SECRET, RunningProvider, start_dev_provider
 from tests.postgres import PostgresServer, find_bindir
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
@@ -63,6 +64,19 @@ def database_url(request, tmp_path_factory) -> str:
     return url
 
 
+_provider: RunningProvider | None = None
+
+
+@pytest.fixture(scope="session")
+def dev_provider() -> Iterator[RunningProvider]:
+    """The development OpenID provider, over HTTP on loopback, for the whole session."""
+    global _provider
+    _provider = start_dev_provider()
+    yield _provider
+    _provider.stop()
+    _provider = None
+
+
 def make_app(database_url: str, **overrides):
     config = {
         "TESTING": True,
@@ -71,6 +85,9 @@ def make_app(database_url: str, **overrides):
         "BASE_URL": "http://harmony.test",
         "LOG_LEVEL": "WARNING",
     }
+    if _provider is not None:
+        config.update(OIDC_METADATA_URL=_provider.metadata_url, OIDC_CLIENT_ID=CLIENT_ID,
+                      OIDC_CLIENT_SECRET=CLIENT_SECRET)
     config.update(overrides)
     return create_app(config)
 
@@ -87,7 +104,7 @@ def empty_tables() -> None:
 
 
 @pytest.fixture
-def app(database_url, tmp_path, request):
+def app(database_url, dev_provider, tmp_path):
     backend = database_url.split(":", 1)[0].split("+", 1)[0]
     _backend_counts[backend] += 1
     application = make_app(database_url, SEARCH_INDEX_DIR=str(tmp_path / "index"))

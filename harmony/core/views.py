@@ -23,14 +23,7 @@ def navigation() -> dict:
     for label, endpoint in NAVIGATION:
         if endpoint in current_app.view_functions:
             links.append({"label": label, "href": url_for(endpoint), "active": request.endpoint == endpoint})
-    login = "accounts.login" in current_app.view_functions
-    return {
-        "nav_links": links,
-        "current_user": None,
-        "login_url": url_for("accounts.login") if login else None,
-        "logout_url": None,
-        "account_url": None,
-    }
+    return {"nav_links": links}
 
 
 @core.get("/")

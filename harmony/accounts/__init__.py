@@ -1,0 +1,1 @@
+"""People: users and their identities at OpenID providers, role grants, API tokens, sign-in."""
