@@ -32,8 +32,7 @@ demo: $(VENV)/.installed
 	@export HARMONY_DEMO=1; \
 	$(VENV)/bin/harmony db upgrade && \
 	$(VENV)/bin/harmony demo load && \
-	echo "" && echo "Harmony demo: open http://$(HOST):$(PORT)  (Ctrl-C stops it)" && echo "" && \
-	exec $(VENV)/bin/harmony run --host $(HOST) --port $(PORT)
+	exec $(VENV)/bin/harmony demo run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)

@@ -86,6 +86,16 @@ def demo_load() -> None:
         click.echo(line)
 
 
+@demo_group.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo_run(host: str, port: int) -> None:
+    """Start the development OpenID provider and the app, and say how to sign in as each persona."""
+    from harmony.demo.run import run_demo
+
+    run_demo(host, port)
+
+
 def register_commands(app: Flask) -> None:
     from harmony.accounts.cli import dev_idp, users
 

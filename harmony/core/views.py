@@ -4,24 +4,32 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
+from harmony.accounts.current import principal
+from harmony.accounts.permissions import can_manage_roles
 from harmony.core import health
 
 core = Blueprint("core", __name__)
 
-# Navigation entries appear once the page behind them exists.
+def _everyone(_principal) -> bool:
+    return True
+
+
+# Navigation entries appear once the page behind them exists, to those the page is for.
 NAVIGATION = [
-    ("Catalog", "catalog.search"),
-    ("Requests", "access_requests.my_requests"),
-    ("Reviews", "access_requests.reviews"),
-    ("Register", "access_requests.register"),
+    ("Catalog", "catalog.search", _everyone),
+    ("Requests", "access_requests.my_requests", _everyone),
+    ("Reviews", "access_requests.reviews", _everyone),
+    ("Register", "access_requests.register", _everyone),
+    ("Roles", "accounts.admin_roles", can_manage_roles),
 ]
 
 
 @core.app_context_processor
 def navigation() -> dict:
     links = []
-    for label, endpoint in NAVIGATION:
-        if endpoint in current_app.view_functions:
+    viewer = principal()
+    for label, endpoint, shown_to in NAVIGATION:
+        if endpoint in current_app.view_functions and shown_to(viewer):
             links.append({"label": label, "href": url_for(endpoint), "active": request.endpoint == endpoint})
     return {"nav_links": links}
 
