@@ -30,6 +30,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     error_pages.init_app(app)
     _init_sign_in(app)
+    _register_scopes()
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -50,16 +51,26 @@ def _init_sign_in(app: Flask) -> None:
     app.permanent_session_lifetime = timedelta(hours=12)
 
 
+def _register_scopes() -> None:
+    from harmony.catalog.services import register_group_scope
+
+    register_group_scope()
+
+
 def _register_blueprints(app: Flask) -> None:
     from harmony.accounts.api import accounts_api
     from harmony.accounts.views import accounts
     from harmony.api import api
+    from harmony.catalog.api import catalog_api
+    from harmony.catalog.exports.views import exports
+    from harmony.catalog.oai.views import oai
+    from harmony.catalog.views import catalog
     from harmony.core.views import core
 
-    app.register_blueprint(core)
-    app.register_blueprint(accounts)
+    for blueprint in (core, accounts, catalog, exports, oai):
+        app.register_blueprint(blueprint)
     # The API authenticates with bearer tokens only, never the session cookie: no CSRF there.
-    for blueprint in (accounts_api, api):
+    for blueprint in (accounts_api, catalog_api, api):
         app.register_blueprint(blueprint)
         security.csrf.exempt(blueprint)
 

@@ -16,7 +16,7 @@ def _everyone(_principal) -> bool:
 
 # Navigation entries appear once the page behind them exists, to those the page is for.
 NAVIGATION = [
-    ("Catalog", "catalog.search", _everyone),
+    ("Catalog", "search.search", _everyone),
     ("Requests", "access_requests.my_requests", _everyone),
     ("Reviews", "access_requests.reviews", _everyone),
     ("Register", "access_requests.register", _everyone),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .text import candidate_phrases, normalise, spelling_variants, token_key
@@ -144,7 +144,9 @@ class DiseaseVocabulary:
         """Everything above the term (not the term itself), nearest first."""
         return self._walk(self._require(term_id), lambda node: self._terms[node].parents, False)
 
-    def _walk(self, start: str, step, include_start: bool) -> list[str]:
+    def _walk(
+        self, start: str, step: Callable[[str], Iterable[str]], include_start: bool
+    ) -> list[str]:
         seen, queue, order = {start}, deque([start]), [start] if include_start else []
         while queue:
             for nxt in step(queue.popleft()):
@@ -229,6 +231,7 @@ class DiseaseVocabulary:
 
         Tries exact names and codes, then ever looser readings (see `candidate_phrases`), and
         last the text's trailing words, so "Small Intestine Lymphoma" falls back to lymphoma.
+        Abbreviations count in that last step only as a lone final word of 3+ letters.
         """
         if found := self.lookup(text):
             return found[0]
@@ -241,7 +244,10 @@ class DiseaseVocabulary:
             words = phrase.split()
             for start in range(1, len(words)):
                 tail = " ".join(words[start:])
-                hits = self._long_names.get(tail, set()) | self._bags.get(token_key(tail), set())
+                # a lone trailing abbreviation counts if it is not a short one ("... ALL", not "MF")
+                lone_word = start == len(words) - 1 and len(tail) > 2
+                names = self._names if lone_word else self._long_names
+                hits = names.get(tail, set()) | self._bags.get(token_key(tail), set())
                 if hits:
                     return self._ranked(hits)[0]
         return None

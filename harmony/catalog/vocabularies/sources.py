@@ -77,7 +77,8 @@ def _titles_by_name(titles: dict[str, str]) -> dict[str, list[str]]:
     by_name: dict[str, list[str]] = defaultdict(list)
     for code, title in titles.items():
         if "-" not in code:  # skip block rows such as "C81-C96"
-            by_name[normalise(_NOT_SPECIFIC.sub("", title))].append(code)
+            title = re.sub(r"\[[^\]]*\]", "", title)  # "Acute myeloblastic leukaemia [AML]"
+            by_name[normalise(_NOT_SPECIFIC.sub("", title.strip()))].append(code)
     return by_name
 
 

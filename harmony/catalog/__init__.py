@@ -1,0 +1,1 @@
+"""The catalog: study groups and the FAIR descriptions of their trial datasets."""

@@ -1,0 +1,325 @@
+"""What a dataset description holds, how it is validated, and how complete it is.
+
+`DatasetContent` is the one input model for forms, the API and importers. Drafts may be
+incomplete; `publication_problems` says what must be filled before publishing, and
+`completeness` scores mandatory and recommended fields and FAIR checks for the fix-it list.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+from harmony.catalog import terms
+from harmony.catalog.vocabularies import country, diseases, duo
+
+NCT = re.compile(r"^NCT\d{8}$")
+EUDRACT = re.compile(r"^\d{4}-\d{6}-\d{2}$")
+EUCT = re.compile(r"^\d{4}-5\d{5}-\d{2}-\d{2}$")
+ISRCTN = re.compile(r"^ISRCTN\d{8}$")
+DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
+
+
+def registration_kind(identifier: str) -> str | None:
+    """nct, eudract, euct or isrctn; None for anything else."""
+    for kind, pattern in (("nct", NCT), ("euct", EUCT), ("eudract", EUDRACT), ("isrctn", ISRCTN)):
+        if pattern.match(identifier):
+            return kind
+    return None
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    orcid: str | None = None
+    affiliation: str | None = Field(default=None, max_length=300)
+
+    @field_validator("orcid", mode="before")
+    @classmethod
+    def _orcid(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().removeprefix("https://orcid.org/").upper() or None
+        if value is not None and not ORCID.match(value):
+            raise ValueError("ORCID iD must look like 0000-0002-1825-0097")
+        return value
+
+
+class ContactPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+
+
+def _clean_list(value: Any) -> Any:
+    """Accept a list or a comma/newline separated string; drop blanks and duplicates, keep order."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = re.split(r"[\n,;]+", value)
+    seen: list[Any] = []
+    for item in value:
+        item = item.strip() if isinstance(item, str) else item
+        if item not in ("", None) and item not in seen:
+            seen.append(item)
+    return seen
+
+
+def _check_choices(values: list[str], allowed: dict[str, str], what: str) -> list[str]:
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise ValueError(f"unknown {what}: {', '.join(unknown)}")
+    return values
+
+
+class DatasetContent(BaseModel):
+    """Every field of a dataset description; all optional until publication."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str | None = Field(default=None, max_length=500)
+    acronym: str | None = Field(default=None, max_length=60)
+    description: str | None = Field(default=None, max_length=20000)
+    keywords: list[str] = Field(default_factory=list)
+    contact_point: ContactPoint | None = None
+    creators: list[Person] = Field(default_factory=list)
+    registrations: list[str] = Field(default_factory=list)
+    diseases: list[str] = Field(default_factory=list)
+    population: Literal["paediatric", "adult", "both"] | None = None
+    age_min: float | None = Field(default=None, ge=0, le=120)
+    age_max: float | None = Field(default=None, ge=0, le=120)
+    n_patients: int | None = Field(default=None, ge=0, le=10_000_000)
+    n_records: int | None = Field(default=None, ge=0)
+    countries: list[str] = Field(default_factory=list)
+    study_type: str | None = None
+    phases: list[str] = Field(default_factory=list)
+    recruitment_start: date | None = None
+    recruitment_end: date | None = None
+    data_types: list[str] = Field(default_factory=list)
+    standards: list[str] = Field(default_factory=list)
+    data_use: list[str] = Field(default_factory=list)  # DUO term ids
+    data_use_diseases: list[str] = Field(default_factory=list)  # the disease(s) of a DS condition
+    access_rights: Literal["non-public", "restricted"] = "non-public"
+    legal_basis: list[str] = Field(default_factory=list)
+    purpose: list[str] = Field(default_factory=list)
+    provenance: str | None = Field(default=None, max_length=5000)
+    publications: list[str] = Field(default_factory=list)  # DOIs
+    version_notes: str | None = Field(default=None, max_length=2000)
+    licence: str = terms.CC0
+
+    _lists = ("keywords", "registrations", "diseases", "countries", "phases", "data_types", "standards",
+              "data_use", "data_use_diseases", "legal_basis", "purpose", "publications")
+
+    @field_validator(*_lists, mode="before")
+    @classmethod
+    def _as_list(cls, value: Any) -> Any:
+        return _clean_list(value)
+
+    @field_validator("title", "acronym", "description", "provenance", "version_notes", "study_type", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("registrations")
+    @classmethod
+    def _registrations(cls, values: list[str]) -> list[str]:
+        values = [v.upper() if v.upper().startswith(("NCT", "ISRCTN")) else v for v in values]
+        bad = [v for v in values if registration_kind(v) is None]
+        if bad:
+            raise ValueError(f"not an NCT, EudraCT, EU CT or ISRCTN number: {', '.join(bad)}")
+        return values
+
+    @field_validator("diseases", "data_use_diseases")
+    @classmethod
+    def _diseases(cls, values: list[str]) -> list[str]:
+        vocabulary = diseases()
+        resolved = []
+        for value in values:
+            term = vocabulary.get(value) or vocabulary.get(vocabulary.match(value) or "")
+            if term is None:
+                raise ValueError(f"unknown disease: {value}")
+            resolved.append(term.id)
+        return list(dict.fromkeys(resolved))
+
+    @field_validator("countries")
+    @classmethod
+    def _countries(cls, values: list[str]) -> list[str]:
+        codes = []
+        for value in values:
+            found = country(value)
+            if found is None:
+                raise ValueError(f"unknown country: {value}")
+            codes.append(found.alpha2)
+        return list(dict.fromkeys(codes))
+
+    @field_validator("data_use")
+    @classmethod
+    def _data_use(cls, values: list[str]) -> list[str]:
+        vocabulary = duo()
+        resolved = []
+        for value in values:
+            term = vocabulary.get(value) or vocabulary.by_shorthand(value)
+            if term is None:
+                raise ValueError(f"unknown data-use condition: {value}")
+            resolved.append(term.id)
+        return list(dict.fromkeys(resolved))
+
+    @field_validator("study_type")
+    @classmethod
+    def _study_type(cls, value: str | None) -> str | None:
+        if value is not None and value not in terms.STUDY_TYPES:
+            raise ValueError(f"unknown study type: {value}")
+        return value
+
+    @field_validator("phases")
+    @classmethod
+    def _phases(cls, values: list[str]) -> list[str]:
+        return _check_choices(values, terms.PHASES, "phase")
+
+    @field_validator("data_types")
+    @classmethod
+    def _data_types(cls, values: list[str]) -> list[str]:
+        return _check_choices(values, terms.DATA_TYPES, "data type")
+
+    @field_validator("standards")
+    @classmethod
+    def _standards(cls, values: list[str]) -> list[str]:
+        return _check_choices(values, terms.STANDARDS, "standard")
+
+    @field_validator("legal_basis")
+    @classmethod
+    def _legal_basis(cls, values: list[str]) -> list[str]:
+        return _check_choices(values, terms.LEGAL_BASES, "legal basis")
+
+    @field_validator("purpose")
+    @classmethod
+    def _purpose(cls, values: list[str]) -> list[str]:
+        return _check_choices(values, terms.PURPOSES, "purpose")
+
+    @field_validator("publications")
+    @classmethod
+    def _dois(cls, values: list[str]) -> list[str]:
+        cleaned = [v.removeprefix("https://doi.org/").removeprefix("doi:") for v in values]
+        bad = [v for v in cleaned if not DOI.match(v)]
+        if bad:
+            raise ValueError(f"not a DOI: {', '.join(bad)}")
+        return cleaned
+
+    @field_validator("licence")
+    @classmethod
+    def _licence(cls, value: str) -> str:
+        if value not in terms.LICENCES:
+            raise ValueError("choose CC0 1.0 or CC BY 4.0 for the metadata")
+        return value
+
+    @model_validator(mode="after")
+    def _ranges(self) -> DatasetContent:
+        if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
+            raise ValueError("age_min: the youngest age is above the oldest")
+        if self.recruitment_start and self.recruitment_end and self.recruitment_start > self.recruitment_end:
+            raise ValueError("recruitment_end: recruitment ends before it starts")
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON kept in the database (dates as ISO strings, empty values left out)."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        return {key: value for key, value in data.items() if value not in ([], "", None)}
+
+
+# --- what publication needs, and how complete a description is ------------------------------
+
+MANDATORY = {
+    "title": "Title",
+    "description": "Description (at least 50 characters)",
+    "contact_point": "Contact point",
+    "diseases": "Diseases",
+    "population": "Population",
+    "n_patients": "Number of patients",
+    "data_use": "Data-use conditions",
+}
+
+RECOMMENDED = {
+    "acronym": "Acronym",
+    "keywords": "Keywords",
+    "creators": "Creators",
+    "registrations": "Trial registrations",
+    "countries": "Countries",
+    "study_type": "Study type",
+    "phases": "Phase",
+    "recruitment_start": "Recruitment start",
+    "age_min": "Age range",
+    "data_types": "Data types",
+    "standards": "Standards",
+    "legal_basis": "Legal basis",
+    "purpose": "Purpose",
+    "provenance": "Provenance",
+    "publications": "Publications",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str
+    label: str
+    kind: str  # "mandatory", "recommended" or "fair"
+    passed: bool
+    advice: str
+
+
+def _filled(content: dict[str, Any], key: str) -> bool:
+    value = content.get(key)
+    if key == "description":
+        return isinstance(value, str) and len(value) >= 50
+    return value not in (None, "", [], {})
+
+
+def fair_checks(content: dict[str, Any]) -> list[Check]:
+    """The FAIR checks a curator can fix by editing the description."""
+    creators = content.get("creators") or []
+    disease_ids = content.get("diseases") or []
+    vocabulary = diseases()
+    coded = all((term := vocabulary.get(d)) is not None and (term.icd10 or term.icdo3) for d in disease_ids)
+    return [
+        Check("pid", "Persistent identifier", "fair", True, "Assigned by Harmony on creation."),
+        Check("licence", "Metadata licence", "fair", bool(content.get("licence")), "Choose a licence for the metadata."),
+        Check("contact", "Contact point with e-mail", "fair", _filled(content, "contact_point"),
+              "Add who answers questions about the dataset."),
+        Check("provenance", "Provenance statement", "fair", _filled(content, "provenance"),
+              "Say where the data comes from and how it was collected."),
+        Check("disease-codes", "Diseases carry ICD-10 / ICD-O-3 codes", "fair", bool(disease_ids) and coded,
+              "Pick disease terms from the vocabulary; they bring their codes."),
+        Check("temporal", "Temporal coverage", "fair", _filled(content, "recruitment_start"),
+              "Give the recruitment period."),
+        Check("registration", "Linked to a trial registry", "fair", _filled(content, "registrations"),
+              "Add the NCT, EudraCT/EU CT or ISRCTN number."),
+        Check("orcid", "Creators identified by ORCID", "fair", bool(creators) and any(c.get("orcid") for c in creators),
+              "Add ORCID iDs to the creators."),
+        Check("data-use", "Machine-readable data-use conditions (DUO)", "fair", _filled(content, "data_use"),
+              "Choose the DUO conditions that apply."),
+    ]
+
+
+def checks(content: dict[str, Any]) -> list[Check]:
+    found = [Check(key, label, "mandatory", _filled(content, key), f"Fill in: {label}.") for key, label in MANDATORY.items()]
+    found += [Check(key, label, "recommended", _filled(content, key), f"Recommended: {label}.")
+              for key, label in RECOMMENDED.items()]
+    return found + fair_checks(content)
+
+
+def completeness(content: dict[str, Any]) -> tuple[int, list[Check]]:
+    """A score from 0 to 100 (mandatory fields weigh 3, recommended 1, FAIR checks 2) and the fix-it list."""
+    weights = {"mandatory": 3, "recommended": 1, "fair": 2}
+    everything = checks(content)
+    total = sum(weights[c.kind] for c in everything)
+    earned = sum(weights[c.kind] for c in everything if c.passed)
+    return round(100 * earned / total), [c for c in everything if not c.passed]
+
+
+def publication_problems(content: dict[str, Any]) -> dict[str, list[str]]:
+    """The mandatory fields still missing, as field errors."""
+    return {key: [f"{label} is needed before publishing."] for key, label in MANDATORY.items()
+            if not _filled(content, key)}

@@ -1,0 +1,1 @@
+"""Importers of dataset descriptions: one module per format."""
