@@ -8,9 +8,17 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from werkzeug.routing import BaseConverter
+
 from harmony import db, error_pages, security
 from harmony.config import load_config
 from harmony.logging_setup import configure_logging
+
+
+class PidConverter(BaseConverter):
+    """A dataset PID in a URL: HM- and six digits, so /datasets/HM-000001.ttl is not a PID."""
+
+    regex = r"HM-[0-9]{6}"
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -27,10 +35,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_prefix=count)
 
     db.init_app(app)
+    app.url_map.converters["pid"] = PidConverter
     security.init_app(app)
     error_pages.init_app(app)
     _init_sign_in(app)
     _register_scopes()
+    _init_search(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -57,6 +67,12 @@ def _register_scopes() -> None:
     register_group_scope()
 
 
+def _init_search(app: Flask) -> None:
+    from harmony.search import init_app as init_search
+
+    init_search(app)
+
+
 def _register_blueprints(app: Flask) -> None:
     from harmony.accounts.api import accounts_api
     from harmony.accounts.views import accounts
@@ -66,11 +82,13 @@ def _register_blueprints(app: Flask) -> None:
     from harmony.catalog.oai.views import oai
     from harmony.catalog.views import catalog
     from harmony.core.views import core
+    from harmony.search.api import search_api
+    from harmony.search.views import search
 
-    for blueprint in (core, accounts, catalog, exports, oai):
+    for blueprint in (core, accounts, catalog, exports, oai, search):
         app.register_blueprint(blueprint)
     # The API authenticates with bearer tokens only, never the session cookie: no CSRF there.
-    for blueprint in (accounts_api, catalog_api, api):
+    for blueprint in (accounts_api, catalog_api, search_api, api):
         app.register_blueprint(blueprint)
         security.csrf.exempt(blueprint)
 

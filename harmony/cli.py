@@ -99,9 +99,11 @@ def demo_run(host: str, port: int) -> None:
 def register_commands(app: Flask) -> None:
     from harmony.accounts.cli import dev_idp, users
     from harmony.catalog.cli import catalog_cli
+    from harmony.search.cli import search_cli
 
     app.cli.add_command(db_group)
     app.cli.add_command(demo_group)
     app.cli.add_command(users)
     app.cli.add_command(dev_idp)
     app.cli.add_command(catalog_cli)
+    app.cli.add_command(search_cli)

@@ -135,12 +135,24 @@ def _close_session(_exc: BaseException | None) -> None:
         current.close()
 
 
+_LISTENERS_KEY = "harmony.db.change_listeners"
+
+
+def add_change_listener(app: Flask, listener: Callable[[], None]) -> None:
+    """Call `listener` after every commit that wrote change-log rows (e.g. to update the search index).
+
+    Packages that keep derived copies register here, so the packages that write need not know them.
+    """
+    app.extensions.setdefault(_LISTENERS_KEY, []).append(listener)
+
+
 class UnitOfWork:
     """A write transaction with work to run once it has committed."""
 
     def __init__(self, db_session: Session):
         self.session = db_session
         self._after_commit: list[Callable[[], None]] = []
+        self.changes_recorded = 0
 
     def after_commit(self, work: Callable[[], None]) -> None:
         """Run `work` after a successful commit; dropped if the transaction rolls back."""
@@ -149,8 +161,11 @@ class UnitOfWork:
     def record_change(self, entity_kind: str, entity_id: Any, action: str) -> None:
         """Write a change-log row in this transaction, for derived copies to catch up from."""
         self.session.add(ChangeLog(entity_kind=entity_kind, entity_id=str(entity_id), action=action))
+        self.changes_recorded += 1
 
     def _run_after_commit(self) -> None:
+        if self.changes_recorded:
+            self._after_commit.extend(current_app.extensions.get(_LISTENERS_KEY, []))
         for work in self._after_commit:
             try:
                 work()

@@ -75,3 +75,24 @@ def dataset(actor: Principal, study_group: StudyGroup, publish: bool = True, **o
     if publish:
         catalog.publish(actor, created.id)
     return catalog.get_dataset(actor, created.id)
+
+
+def signed_in(client, app, subject: str, role: str | None = None, scope_id: int | None = None) -> Principal:
+    """Sign `client` in as `subject` through the development provider, optionally with a role."""
+    from tests.identity import sign_in
+
+    sign_in(client, subject)
+    with app.app_context():
+        person = accounts.find_user(subject)
+        if role:
+            accounts.grant_role(COMMAND_LINE, RoleGrantInput(user_id=person.id, role=role, scope_id=scope_id))
+        return accounts.principal_for(person)
+
+
+def csrf_token(client, path: str = "/account") -> str:
+    """The CSRF token of the signed-in session, read from a page that carries a form."""
+    text = client.get(path).get_data(as_text=True)
+    for marker in ('name="csrf_token" type="hidden" value="', 'name="csrf_token" value="'):
+        if marker in text:
+            return text.split(marker, 1)[1].split('"', 1)[0]
+    raise AssertionError(f"no CSRF token on {path}")
