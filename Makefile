@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install clean-demo help
+.PHONY: demo test lint install clean-demo help
 
 help:
 	@echo "make demo   run Harmony with demo data at http://$(HOST):$(PORT)"
@@ -36,6 +36,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check 'ruff>=0.8,<1'
+	$(VENV)/bin/ruff check harmony tests benchmarks
 
 clean-demo:
 	rm -f instance/harmony.db instance/harmony.db-wal instance/harmony.db-shm

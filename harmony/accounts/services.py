@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from harmony import clock, db
 from harmony.accounts import permissions, scopes
-from harmony.accounts.models import ROLE_SCOPES, ApiToken, Identity, RoleGrant, User, UserSession
+from harmony.accounts.models import ROLE_SCOPES, ApiToken, Identity, LoginState, RoleGrant, User, UserSession
 from harmony.accounts.permissions import Principal
 from harmony.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
@@ -327,17 +327,13 @@ LOGIN_STATE_LIFETIME = timedelta(minutes=15)
 
 def remember_login(state: str, nonce: str, code_verifier: str, next_path: str) -> None:
     """Keep a sign-in under way server-side (and forget abandoned ones)."""
-    from harmony.accounts.models import LoginState
-
     with db.unit_of_work() as uow:
         uow.session.execute(delete(LoginState).where(LoginState.created_at < clock.now() - LOGIN_STATE_LIFETIME))
         uow.session.add(LoginState(state=state, nonce=nonce, code_verifier=code_verifier, next_path=next_path))
 
 
-def take_login(state: str) -> "LoginState | None":
+def take_login(state: str) -> LoginState | None:
     """The sign-in under way with this state, removed so it can be used once only."""
-    from harmony.accounts.models import LoginState
-
     with db.unit_of_work() as uow:
         row = uow.session.get(LoginState, state)
         if row is None:

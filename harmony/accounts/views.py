@@ -64,7 +64,8 @@ def callback():
             return _sign_in_problem("access-denied", "You did not allow Harmony to sign you in.", 403)
         return _sign_in_problem(f"provider-{request.args['error'][:40]}", "The sign-in provider reported a problem.")
     if not expected_state or state != expected_state:
-        return _sign_in_problem("state-mismatch", "This sign-in was not started from this browser, or it was started again elsewhere.")
+        return _sign_in_problem("state-mismatch",
+                                "This sign-in was not started from this browser, or it was started again elsewhere.")
     pending = services.take_login(state)
     if pending is None:
         return _sign_in_problem("state-expired", "This sign-in took too long or was already used.")

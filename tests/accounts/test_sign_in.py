@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from harmony import db
 from harmony.accounts.models import Identity, LoginState, User, UserSession
+from tests.factories import csrf_token
 from tests.identity import authorize_at_provider, local_path, query_of, sign_in
 
 
@@ -32,15 +33,7 @@ def test_second_sign_in_refreshes_name_and_email(client, app, dev_provider):
 
 
 def _csrf(client) -> str:
-    from flask_wtf.csrf import generate_csrf
-
-    page = client.get("/account")
-    text = page.get_data(as_text=True)
-    marker = 'name="csrf_token" type="hidden" value="'
-    if marker in text:
-        return text.split(marker, 1)[1].split('"', 1)[0]
-    marker = 'name="csrf_token" value="'
-    return text.split(marker, 1)[1].split('"', 1)[0]
+    return csrf_token(client)
 
 
 def test_sign_out_revokes_the_session(client, app):
