@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
-
 from werkzeug.routing import BaseConverter
 
 from harmony import db, error_pages, security

@@ -4,4 +4,7 @@ from harmony.accounts.models import ApiToken, Identity, LoginState, RoleGrant, U
 from harmony.catalog.models import Dataset, DatasetVersion, StudyGroup
 from harmony.db import ChangeLog, metadata
 
-__all__ = ["ApiToken", "ChangeLog", "Dataset", "DatasetVersion", "StudyGroup", "Identity", "LoginState", "RoleGrant", "User", "UserSession", "metadata"]
+__all__ = [
+    "ApiToken", "ChangeLog", "Dataset", "DatasetVersion", "Identity", "LoginState", "RoleGrant", "StudyGroup",
+    "User", "UserSession", "metadata",
+]
