@@ -1,12 +1,66 @@
-"""The JSON API under /api/v1; every error is application/problem+json."""
+"""The JSON API under /api/v1; every error is application/problem+json.
+
+Besides the index, the OpenAPI document and the catch-all 404, this holds what every JSON
+blueprint shares: reading a JSON body, and the problems only an API raises.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify
+import json
+from typing import Any
 
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+
+from harmony.accounts.current import token_required
 from harmony.api.openapi import document
+from harmony.errors import HarmonyError
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class UnsupportedMediaType(HarmonyError):
+    status, title, type_slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
+class MalformedBody(HarmonyError):
+    status, title, type_slug = 400, "Malformed request body", "malformed-body"
+
+
+class PreconditionFailed(HarmonyError):
+    status, title, type_slug = 412, "Precondition failed", "precondition-failed"
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def json_body(optional: bool = False) -> dict[str, Any]:
+    """The request's JSON object, or a 415/400 problem that says what to send instead.
+
+    An empty body counts as {} where the body is `optional` (e.g. a POST action without options).
+    """
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if optional:
+            return {}
+        raise MalformedBody("Send a JSON object as the request body.")
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the body as JSON, with 'Content-Type: application/json'.")
+    try:
+        data = json.loads(raw, parse_constant=_no_constants)
+    except json.JSONDecodeError as error:
+        raise MalformedBody(f"The body is not valid JSON: {error.msg} (line {error.lineno}, "
+                            f"column {error.colno}).") from None
+    except (ValueError, RecursionError) as error:
+        raise MalformedBody(f"The body is not valid JSON: {error}.") from None
+    if not isinstance(data, dict):
+        raise MalformedBody("The body must be a JSON object, e.g. {\"content\": {...}}.")
+    return data
+
+
+def unauthorised() -> Response:
+    """The 401 problem `token_required` answers, for token checks made inside a view."""
+    return token_required(lambda: None)()
 
 
 @api.get("/")

@@ -22,29 +22,18 @@ from harmony import db
 from harmony.accounts import services as accounts
 from harmony.accounts.current import principal, token_required
 from harmony.accounts.permissions import Principal
+from harmony.api import PreconditionFailed, json_body, unauthorised
 from harmony.catalog import permissions, services
 from harmony.catalog.content import DatasetContent, completeness
 from harmony.catalog.models import WITHDRAWN, Dataset, StudyGroup
 from harmony.catalog.vocabularies import diseases, duo
 from harmony.error_pages import problem
-from harmony.errors import Conflict, HarmonyError, NotFound, PermissionDenied, ValidationError
+from harmony.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from harmony.validation import parse
 
 catalog_api = Blueprint("catalog_api", __name__, url_prefix="/api/v1")
 
 VOCABULARY_MAX_AGE = 86400  # vocabularies change only with a release
-
-
-class UnsupportedMediaType(HarmonyError):
-    status, title, type_slug = 415, "Unsupported media type", "unsupported-media-type"
-
-
-class MalformedBody(HarmonyError):
-    status, title, type_slug = 400, "Malformed request body", "malformed-body"
-
-
-class PreconditionFailed(HarmonyError):
-    status, title, type_slug = 412, "Precondition failed", "precondition-failed"
 
 
 # --- input ----------------------------------------------------------------------------------
@@ -76,31 +65,6 @@ class SuggestQuery(BaseModel):
     limit: int = Field(default=10, ge=1, le=50)
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _body(optional: bool = False) -> dict[str, Any]:
-    """The request's JSON object, or a 415/400 problem that says what to send instead."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        if optional:
-            return {}
-        raise MalformedBody("Send a JSON object as the request body.")
-    if not request.is_json:
-        raise UnsupportedMediaType("Send the body as JSON, with 'Content-Type: application/json'.")
-    try:
-        data = json.loads(raw, parse_constant=_no_constants)
-    except json.JSONDecodeError as error:
-        raise MalformedBody(f"The body is not valid JSON: {error.msg} (line {error.lineno}, "
-                            f"column {error.colno}).") from None
-    except (ValueError, RecursionError) as error:
-        raise MalformedBody(f"The body is not valid JSON: {error}.") from None
-    if not isinstance(data, dict):
-        raise MalformedBody("The body must be a JSON object, e.g. {\"content\": {...}}.")
-    return data
-
-
 def _dataset_key(key: str) -> int | str:
     """A numeric id or a PID; anything else cannot name a dataset."""
     if re.fullmatch(r"[0-9]{1,15}", key):
@@ -114,16 +78,11 @@ def _flag(name: str) -> bool:
     return request.args.get(name, "").lower() in ("1", "true", "yes")
 
 
-def _unauthorised() -> Response:
-    """The 401 problem `token_required` gives, for checks that happen inside a view."""
-    return token_required(lambda: None)()
-
-
 @catalog_api.before_request
 def _refuse_bad_tokens() -> Response | None:
     """A request that sent a bad token gets a 401, even where a visitor may read: else a
     script with an expired token would silently see only public data."""
-    return _unauthorised() if g.get("auth_error") else None
+    return unauthorised() if g.get("auth_error") else None
 
 
 def _for_curation(key: str) -> tuple[Principal, Dataset]:
@@ -208,7 +167,7 @@ def create_dataset():
     viewer = principal()
     if not permissions.can_curate_anything(viewer):
         raise PermissionDenied("Only curators of a study group can add datasets.")
-    data = parse(DatasetCreate, _body())
+    data = parse(DatasetCreate, json_body())
     try:
         group = (db.session().get(StudyGroup, data.group) if isinstance(data.group, int)
                  else services.group_by_acronym(data.group))
@@ -230,7 +189,7 @@ def dataset(key: str):
         return _tombstone(found)
     if _flag("working_copy") and not permissions.can_see_working_copy(viewer, found):
         if not viewer.is_authenticated:
-            return _unauthorised()
+            return unauthorised()
         raise PermissionDenied("Only the study group's curators can read the working copy.")
     return _dataset_response(found, viewer, working_copy=_flag("working_copy") or not found.published_version)
 
@@ -239,7 +198,7 @@ def dataset(key: str):
 @token_required
 def replace_dataset(key: str):
     viewer, found = _for_curation(key)
-    data = parse(DatasetReplace, _body())
+    data = parse(DatasetReplace, json_body())
     expected = None
     if request.if_match and not request.if_match.star_tag:
         if not request.if_match.contains(str(found.lock_version)):
@@ -258,7 +217,7 @@ def replace_dataset(key: str):
 @token_required
 def publish_dataset(key: str):
     viewer, found = _for_curation(key)
-    data = parse(PublishInput, _body(optional=True))
+    data = parse(PublishInput, json_body(optional=True))
     services.publish(viewer, found.id, data.notes)
     return _dataset_response(services.get_dataset(viewer, found.id), viewer, working_copy=False)
 
@@ -267,7 +226,7 @@ def publish_dataset(key: str):
 @token_required
 def withdraw_dataset(key: str):
     viewer, found = _for_curation(key)
-    data = parse(WithdrawInput, _body())
+    data = parse(WithdrawInput, json_body())
     withdrawn = services.withdraw(viewer, found.id, data.reason)
     return jsonify({"id": withdrawn.id, "pid": withdrawn.pid, "state": withdrawn.state,
                     "reason": withdrawn.withdrawn_reason, "withdrawn_at": _iso(withdrawn.withdrawn_at),
@@ -333,7 +292,7 @@ def create_group():
     viewer = principal()
     if not permissions.can_manage_groups(viewer):
         raise PermissionDenied("Only admins can create study groups.")
-    created = services.create_group(viewer, parse(services.GroupInput, _body()))
+    created = services.create_group(viewer, parse(services.GroupInput, json_body()))
     response = _group_response(created, viewer, status=201)
     response.headers["Location"] = url_for("catalog_api.group", acronym=created.acronym)
     return response
@@ -351,7 +310,7 @@ def replace_group(acronym: str):
     found = services.group_by_acronym(acronym)
     if not permissions.can_manage_groups(viewer):
         raise PermissionDenied("Only admins can change study groups.")
-    data = parse(services.GroupInput, _body())
+    data = parse(services.GroupInput, json_body())
     return _group_response(services.update_group(viewer, found.id, data), viewer)
 
 

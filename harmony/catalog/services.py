@@ -88,6 +88,10 @@ def update_group(actor: Principal, group_id: int, data: GroupInput) -> StudyGrou
         group = uow.session.get(StudyGroup, group_id)
         if group is None:
             raise NotFound("No such study group.")
+        clash = uow.session.scalar(select(StudyGroup).where(func.lower(StudyGroup.acronym) == data.acronym.lower(),
+                                                            StudyGroup.id != group_id))
+        if clash is not None:
+            raise ValidationError(fields={"acronym": [f"a study group {data.acronym} exists already"]})
         for key, value in data.model_dump().items():
             setattr(group, key, value)
         uow.record_change("group", group.id, "updated")
@@ -106,6 +110,20 @@ def set_group_committee(actor: Principal, group_id: int, committee_id: int | Non
 
 def groups() -> list[StudyGroup]:
     return list(db.session().scalars(select(StudyGroup).order_by(StudyGroup.acronym)))
+
+
+def group_by_id(group_id: int) -> StudyGroup:
+    group = db.session().get(StudyGroup, group_id)
+    if group is None:
+        raise NotFound("No such study group.")
+    return group
+
+
+def published_counts() -> dict[int, int]:
+    """Published datasets per study group id."""
+    rows = db.session().execute(select(Dataset.group_id, func.count()).where(Dataset.state == PUBLISHED)
+                                .group_by(Dataset.group_id)).all()
+    return {group_id: count for group_id, count in rows}
 
 
 def group_by_acronym(acronym: str) -> StudyGroup:

@@ -124,3 +124,14 @@ def test_completeness_rises_as_fields_are_filled():
     assert empty < 30 < full
     assert any(check.key == "title" for check in fix_it)
     assert not any(check.kind == "mandatory" for check in remaining)
+
+
+def test_renaming_a_group_to_an_existing_acronym_is_refused(app, world):
+    from harmony.accounts.services import COMMAND_LINE
+
+    with app.app_context():
+        with pytest.raises(ValidationError) as error:
+            catalog.update_group(COMMAND_LINE, world["other"].id, catalog.GroupInput(name="x" * 3, acronym="hovon"))
+        assert "acronym" in error.value.fields
+        factories.dataset(world["cora"], world["group"])
+        assert catalog.published_counts() == {world["group"].id: 1}
