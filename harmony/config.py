@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -37,6 +39,10 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_COUNT": 0,  # reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     "LOG_LEVEL": "INFO",
     "SQLITE_BUSY_TIMEOUT_MS": 15000,
+    "OAI_PAGE_SIZE": 100,
+    "OAI_TOKEN_LIFETIME_SECONDS": 86400,
+    "OAI_REPOSITORY_NAME": "Harmony catalog of haematology trial datasets",
+    "OAI_ADMIN_EMAIL": None,  # default: HARMONY_MAIL_FROM when it is a full address
 }
 
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
@@ -112,8 +118,9 @@ def normalise_database_url(url: str) -> str:
 def _validate(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
     for key in ("DEBUG", "TESTING", "DEMO"):
         config[key] = _as_bool(key, config[key])
-    for key in ("MAX_CONTENT_LENGTH", "PROXY_COUNT", "SQLITE_BUSY_TIMEOUT_MS"):
+    for key in ("MAX_CONTENT_LENGTH", "PROXY_COUNT", "SQLITE_BUSY_TIMEOUT_MS", "OAI_TOKEN_LIFETIME_SECONDS"):
         config[key] = _as_int(key, config[key])
+    config["OAI_PAGE_SIZE"] = _as_int("OAI_PAGE_SIZE", config["OAI_PAGE_SIZE"], minimum=1)
 
     instance = Path(instance_path)
     if not config["DATABASE_URL"]:
@@ -140,6 +147,7 @@ def _validate(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
         raise ConfigError("HARMONY_SECRET_KEY is too short: use at least 16 random characters")
 
     _validate_oidc(config)
+    _validate_oai(config)
 
     level = str(config["LOG_LEVEL"]).upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -186,6 +194,20 @@ def _validate_oidc(config: dict[str, Any]) -> None:
         if not isinstance(role_map, dict) or not all(v in ("admin", "coordinator") for v in role_map.values()):
             raise ConfigError("HARMONY_OIDC_ROLE_MAP must map claim values to admin or coordinator")
     config["OIDC_ROLE_MAP"] = role_map or {}
+
+
+ADDRESS = re.compile(r"^\S+@(\S+\.)+\S+$")  # what OAI-PMH's schema accepts as adminEmail
+
+
+def _validate_oai(config: dict[str, Any]) -> None:
+    email = config["OAI_ADMIN_EMAIL"]
+    if email and not ADDRESS.match(str(email)):
+        raise ConfigError("HARMONY_OAI_ADMIN_EMAIL must be a full e-mail address such as data-office@example.org")
+    if not email:
+        host = urlsplit(config["BASE_URL"]).hostname or "localhost"
+        mail_from = str(config["MAIL_FROM"])
+        email = mail_from if ADDRESS.match(mail_from) else f"harmony@{host if '.' in host else host + '.invalid'}"
+    config["OAI_ADMIN_EMAIL"] = email
 
 
 def _local_secret_key(instance: Path) -> str:

@@ -48,6 +48,8 @@ class Dataset(SQLModel, table=True):
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    # when what visitors and harvesters see last changed (a publication or the withdrawal)
+    public_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     lock_version: int = Field(default=1)  # compare-and-set on every write
 
 

@@ -190,10 +190,12 @@ def _apply(session: Any, dataset: Dataset, name: str, **values: Any) -> None:
     transition = TRANSITIONS[name]
     if dataset.state not in transition.from_states:
         raise InvalidTransition(f"A {dataset.state} dataset cannot be {name}ed.")
+    now = clock.now()
     moved = session.execute(
         update(Dataset)
         .where(Dataset.id == dataset.id, Dataset.state == dataset.state, Dataset.lock_version == dataset.lock_version)
-        .values(state=transition.to_state, updated_at=clock.now(), lock_version=Dataset.lock_version + 1, **values)
+        .values(state=transition.to_state, updated_at=now, public_changed_at=now,
+                lock_version=Dataset.lock_version + 1, **values)
     ).rowcount
     if moved != 1:
         raise Conflict("The dataset changed while this was being done; reload and try again.")
