@@ -31,9 +31,11 @@ class MetadataFormat:
 
 def dcat_ap(record: Record, base_url: str) -> ET.Element:
     # Imported here: the RDF exports are a sibling package the provider should not load eagerly.
+    from harmony.catalog.exports.listing import first_issued
     from harmony.catalog.exports.rdf import dataset_graph
 
-    graph = dataset_graph(record.dataset, record.version, record.group, base_url)
+    issued = first_issued([record.dataset.id]).get(record.dataset.id)
+    graph = dataset_graph(record.dataset, record.version, record.group, base_url, issued=issued)
     return SafeET.fromstring(graph.serialize(format="xml", encoding="utf-8"))
 
 
