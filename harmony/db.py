@@ -165,13 +165,37 @@ class UnitOfWork:
 
     def _run_after_commit(self) -> None:
         if self.changes_recorded:
-            self._after_commit.extend(current_app.extensions.get(_LISTENERS_KEY, []))
+            if g.get("_harmony_batch") is not None:
+                g._harmony_batch["changes"] += self.changes_recorded  # the batch runs listeners once, at its end
+            else:
+                self._after_commit.extend(current_app.extensions.get(_LISTENERS_KEY, []))
         for work in self._after_commit:
             try:
                 work()
             except Exception:  # the transaction is committed; retries come from the outbox/log
                 log.exception("after-commit work failed: %r", work)
         self._after_commit.clear()
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Many units of work in a row (a bulk import): each commits on its own, but the change
+    listeners run once at the end instead of after every commit."""
+    if g.get("_harmony_batch") is not None:
+        yield
+        return
+    g._harmony_batch = {"changes": 0}
+    try:
+        yield
+    finally:
+        changes = g._harmony_batch["changes"]
+        g._harmony_batch = None
+        if changes:
+            for listener in current_app.extensions.get(_LISTENERS_KEY, []):
+                try:
+                    listener()
+                except Exception:
+                    log.exception("change listener failed after a batch: %r", listener)
 
 
 @contextmanager

@@ -120,3 +120,20 @@ def test_timestamps_must_be_timezone_aware(app):
             with db.unit_of_work() as uow:
                 uow.session.add(ChangeLog(entity_kind="x", entity_id="1", action="a", changed_at=datetime(2026, 1, 1)))
                 uow.session.flush()
+
+
+def test_change_listeners_run_after_each_commit_or_once_after_a_batch(app):
+    calls = []
+    db.add_change_listener(app, lambda: calls.append(count_changes()))
+    with app.app_context():
+        with db.unit_of_work() as uow:
+            uow.record_change("dataset", 1, "created")
+        with db.unit_of_work():
+            pass  # no change recorded: no call
+        assert calls == [1]
+        with db.batch():
+            for entity in (2, 3, 4):
+                with db.unit_of_work() as uow:
+                    uow.record_change("dataset", entity, "created")
+            assert calls == [1]
+        assert calls == [1, 4]

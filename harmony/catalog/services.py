@@ -146,6 +146,7 @@ def create_dataset(actor: Principal, group_id: int, content: DatasetContent, sou
         uow.session.add(dataset)
         uow.session.flush()
         dataset.pid = pid_for(dataset.id)
+        uow.session.flush()  # a publish() in the same unit of work refreshes the row: the PID must be written
         uow.record_change("dataset", dataset.id, "created")
     return dataset
 

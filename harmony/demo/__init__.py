@@ -11,9 +11,13 @@ from harmony.accounts.models import ROLE_SCOPES
 from harmony.demo.personas import PERSONAS
 
 
-def load_demo() -> Iterator[str]:
-    """Load each part of the demo in turn, reporting what was done."""
+def load_demo(limit: int | None = None) -> Iterator[str]:
+    """Load each part of the demo in turn, reporting what was done. `limit` caps the number of
+    demo datasets (default: the app's DEMO_RECORD_LIMIT, else all), for quick tests."""
+    from harmony.demo.catalog import load_catalog
+
     yield from load_personas()
+    yield from load_catalog(limit)
 
 
 def load_personas() -> Iterator[str]:
