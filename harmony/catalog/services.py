@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
@@ -186,12 +187,12 @@ TRANSITIONS = {
 }
 
 
-def _apply(session: Any, dataset: Dataset, name: str, **values: Any) -> None:
+def _apply(session: Any, dataset: Dataset, name: str, at: datetime | None = None, **values: Any) -> None:
     """Compare-and-set on the state: exactly one row moves, or the caller gets a 409."""
     transition = TRANSITIONS[name]
     if dataset.state not in transition.from_states:
         raise InvalidTransition(f"A {dataset.state} dataset cannot be {name}ed.")
-    now = clock.now()
+    now = at or clock.now()
     moved = session.execute(
         update(Dataset)
         .where(Dataset.id == dataset.id, Dataset.state == dataset.state, Dataset.lock_version == dataset.lock_version)
@@ -202,8 +203,12 @@ def _apply(session: Any, dataset: Dataset, name: str, **values: Any) -> None:
         raise Conflict("The dataset changed while this was being done; reload and try again.")
 
 
-def publish(actor: Principal, dataset_id: int, notes: str | None = None) -> DatasetVersion:
-    """Publish the working copy as a new immutable version."""
+def publish(actor: Principal, dataset_id: int, notes: str | None = None,
+            issued_at: datetime | None = None) -> DatasetVersion:
+    """Publish the working copy as a new immutable version.
+
+    `issued_at` replays a publication made elsewhere (importing an export); otherwise it is now.
+    """
     with db.unit_of_work() as uow:
         dataset = _for_curation(uow.session, actor, dataset_id)
         problems = publication_problems(dataset.content)
@@ -212,21 +217,24 @@ def publish(actor: Principal, dataset_id: int, notes: str | None = None) -> Data
         if dataset.state == PUBLISHED and not dataset.has_unpublished_changes:
             raise InvalidTransition("Nothing changed since the last version was published.")
         number = dataset.published_version + 1
-        _apply(uow.session, dataset, "publish", published_version=number, has_unpublished_changes=False)
-        version = DatasetVersion(dataset_id=dataset.id, version=number, content=dict(dataset.content),
+        issued_at = issued_at or clock.now()
+        _apply(uow.session, dataset, "publish", at=issued_at, published_version=number, has_unpublished_changes=False)
+        version = DatasetVersion(dataset_id=dataset.id, version=number, content=dict(dataset.content), issued_at=issued_at,
                                  notes=notes or dataset.content.get("version_notes"), published_by=actor.user_id)
         uow.session.add(version)
         uow.record_change("dataset", dataset.id, "published")
     return version
 
 
-def withdraw(actor: Principal, dataset_id: int, reason: str) -> Dataset:
+def withdraw(actor: Principal, dataset_id: int, reason: str, at: datetime | None = None) -> Dataset:
+    """Withdraw a published dataset; its page becomes a tombstone. `at` replays an earlier withdrawal."""
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise ValidationError(fields={"reason": ["Say in a sentence why the dataset is withdrawn (shown on its page)."]})
     with db.unit_of_work() as uow:
         dataset = _for_curation(uow.session, actor, dataset_id)
-        _apply(uow.session, dataset, "withdraw", withdrawn_reason=reason, withdrawn_at=clock.now())
+        at = at or clock.now()
+        _apply(uow.session, dataset, "withdraw", at=at, withdrawn_reason=reason, withdrawn_at=at)
         uow.record_change("dataset", dataset.id, "withdrawn")
     return get_dataset(actor, dataset_id)
 

@@ -11,8 +11,7 @@ recognised again by its `source_key`, or, for a line exported by this same insta
 so importing a file twice changes nothing. A line from another instance without a source key is
 filed under "harmony:{origin}/datasets/{pid}", so that it too is recognised next time.
 
-Publication times are kept by running each publication under `clock.frozen(issued_at)`. The clock
-is process-wide, so this import belongs in the command line, not in a threaded web worker. A new
+Publication and withdrawal times are kept: the services take them as arguments. A new
 dataset gets the next free PID; only an import into an empty catalog keeps the exported PIDs
 (differences are reported as notes).
 """
@@ -27,7 +26,7 @@ from flask import current_app
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from harmony import clock, db
+from harmony import db
 from harmony.accounts.permissions import Principal
 from harmony.catalog import services
 from harmony.catalog.content import DatasetContent
@@ -182,15 +181,13 @@ def _bring_up_to_date(actor: Principal, dataset_id: int, record: DatasetRecord) 
         stale = dataset.state == PUBLISHED and not dataset.has_unpublished_changes
         if stale or dataset.content != content.stored():
             services.update_dataset(actor, dataset_id, content)
-        with clock.frozen(version.issued_at):
-            services.publish(actor, dataset_id, version.notes)
+        services.publish(actor, dataset_id, version.notes, issued_at=version.issued_at)
         changed = True
     working = parse(DatasetContent, record.content)
     if services.get_dataset(actor, dataset_id).content != working.stored():
         services.update_dataset(actor, dataset_id, working)
         changed = True
     if record.state == WITHDRAWN:
-        with clock.frozen(record.withdrawn_at or clock.now()):
-            services.withdraw(actor, dataset_id, record.withdrawn_reason or "")
+        services.withdraw(actor, dataset_id, record.withdrawn_reason or "", at=record.withdrawn_at)
         changed = True
     return changed
