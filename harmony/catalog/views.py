@@ -7,16 +7,17 @@ see the working copy, so an unpublished draft never shows that it exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from importlib import import_module
 from math import ceil
 from typing import Any
 
 from flask import Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
 
 from harmony.accounts.current import login_required, principal
-from harmony.catalog import permissions, services, terms
+from harmony.catalog import forms, permissions, services, terms
 from harmony.catalog.content import DatasetContent, completeness, publication_problems, registration_kind
-from harmony.catalog.forms import (FIELD_LABELS, DatasetForm, PublishForm, WithdrawForm, content_input,
-                                   form_data, format_value, live_completeness, plain_duo, show_errors, term_label)
+from harmony.catalog.forms import FIELD_LABELS, DatasetForm
 from harmony.catalog.models import PUBLISHED, WITHDRAWN, Dataset, DatasetVersion, StudyGroup
 from harmony.catalog.vocabularies import diseases, duo
 from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
@@ -31,8 +32,8 @@ RDF_FORMS = (("ttl", "Turtle", "text/turtle"), ("jsonld", "JSON-LD", "applicatio
 @catalog.context_processor
 def _vocabularies() -> dict[str, Any]:
     """What templates need to put stored codes into words."""
-    return {"term_label": term_label, "field_labels": FIELD_LABELS, "disease_vocabulary": diseases(),
-            "duo_term": duo().get, "plain_duo": plain_duo, "terms": terms, "registration_kind": registration_kind}
+    return {"term_label": forms.term_label, "field_labels": FIELD_LABELS, "disease_vocabulary": diseases(),
+            "duo_term": duo().get, "plain_duo": forms.plain_duo, "terms": terms, "registration_kind": registration_kind}
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ def group_page(acronym: str):
     viewer = principal()
     group = services.group_by_acronym(acronym)
     if group.acronym != acronym:
-        return redirect(url_for(".group_page", acronym=group.acronym, **request.args), 301)
+        return redirect(url_for(".group_page", acronym=group.acronym, page=request.args.get("page")), 301)
     curator = permissions.can_curate(viewer, group.id)
     listed = [d for d in services.datasets_of_group(viewer, group.id) if curator or d.state == PUBLISHED]
     pages = max(1, ceil(len(listed) / PER_PAGE))
@@ -116,12 +117,12 @@ def new_dataset(acronym: str):
     viewer = principal()
     group = _curated_group(acronym)
     if request.method == "GET":
-        return _editor(DatasetForm(data=form_data({})), group)
+        return _editor(DatasetForm(data=forms.form_data({})), group)
     form = DatasetForm()
     try:
-        dataset = services.create_dataset(viewer, group.id, parse(DatasetContent, content_input(form)))
+        dataset = services.create_dataset(viewer, group.id, parse(DatasetContent, forms.content_input(form)))
     except ValidationError as error:
-        show_errors(form, error)
+        forms.show_errors(form, error)
         return _editor(form, group, status=422)
     flash(f"Draft {dataset.pid} saved. Visitors will see it once you publish it.", "success")
     return redirect(_after_save(dataset.pid))
@@ -135,14 +136,15 @@ def edit(pid: str):
     if dataset.state == WITHDRAWN:
         raise InvalidTransition("A withdrawn dataset cannot be edited.")
     if request.method == "GET":
-        return _editor(DatasetForm(data=form_data(dataset.content, dataset.lock_version)), _group_of(dataset), dataset)
+        form = DatasetForm(data=forms.form_data(dataset.content, dataset.lock_version))
+        return _editor(form, _group_of(dataset), dataset)
     form = DatasetForm()
     expected = int(form.lock_version.data) if (form.lock_version.data or "").isdigit() else -1
     try:
-        content = parse(DatasetContent, content_input(form))
+        content = parse(DatasetContent, forms.content_input(form))
         services.update_dataset(viewer, dataset.id, content, expected)
     except ValidationError as error:
-        show_errors(form, error)
+        forms.show_errors(form, error)
         return _editor(form, _group_of(dataset), dataset, status=422)
     except Conflict as error:
         # The rollback expired `dataset`: reading it now gives what the other person saved.
@@ -161,7 +163,7 @@ def edit(pid: str):
 def publish(pid: str):
     dataset = _working_copy(pid)
     notes = dataset.content.get("version_notes")
-    form = PublishForm() if request.method == "POST" else PublishForm(data={"notes": notes})
+    form = forms.PublishForm() if request.method == "POST" else forms.PublishForm(data={"notes": notes})
     status = 200
     if request.method == "POST":
         try:
@@ -188,7 +190,7 @@ def withdraw(pid: str):
     dataset = _working_copy(pid)
     if dataset.state == WITHDRAWN:
         return redirect(url_for(".landing", pid=pid))
-    form = WithdrawForm()
+    form = forms.WithdrawForm()
     status = 200
     if request.method == "POST":
         try:
@@ -208,7 +210,7 @@ def withdraw(pid: str):
 def completeness_of_edit(pid: str):
     """Score and fix-it list of the form as it is now (the edit page's live panel posts here)."""
     _working_copy(pid)
-    return jsonify(live_completeness(DatasetForm()))
+    return jsonify(forms.live_completeness(DatasetForm()))
 
 
 @catalog.post("/groups/<acronym>/datasets/completeness")
@@ -216,7 +218,7 @@ def completeness_of_new(acronym: str):
     group = services.group_by_acronym(acronym)
     if not permissions.can_curate(principal(), group.id):
         raise NotFound("No such page.")
-    return jsonify(live_completeness(DatasetForm()))
+    return jsonify(forms.live_completeness(DatasetForm()))
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -253,12 +255,12 @@ def _editor(form: DatasetForm, group: StudyGroup, dataset: Dataset | None = None
         live_url = url_for(".completeness_of_edit", pid=dataset.pid)
         action = url_for(".edit", pid=dataset.pid)
     return render_template("catalog/edit.html", form=form, group=group, dataset=dataset, action=action,
-                           live_url=live_url, live=live_completeness(form),
+                           live_url=live_url, live=forms.live_completeness(form), countries=forms.country_names(),
                            suggest_url="/api/v1/vocabularies/diseases"), status
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str]]:
-    return [(FIELD_LABELS.get(key, key), format_value(key, was), format_value(key, now))
+    return [(FIELD_LABELS.get(key, key), forms.format_value(key, was), forms.format_value(key, now))
             for key, was, now in services.diff(old, new)]
 
 
@@ -296,28 +298,26 @@ def _tombstone(dataset: Dataset):
                            citation=citation(content, group, last, dataset.pid)), 410
 
 
-# The RDF, schema.org and Signposting exports are another module; the page works without them.
+def _export(module: str, name: str) -> Callable[..., Any] | None:
+    """A function of the exports package (RDF, schema.org, Signposting); None until it is there,
+    so that landing pages work without it."""
+    try:
+        return getattr(import_module(f"harmony.catalog.exports.{module}"), name)
+    except (ImportError, AttributeError):
+        return None
+
 
 def _negotiated_rdf(dataset: Dataset):
-    try:
-        from harmony.catalog.exports.rdf import rdf_response, wanted_rdf_format
-    except ImportError:
-        return None
-    fmt = wanted_rdf_format(request.accept_mimetypes)
-    return rdf_response(dataset, fmt) if fmt else None
+    wanted, respond = _export("rdf", "wanted_rdf_format"), _export("rdf", "rdf_response")
+    fmt = wanted(request.accept_mimetypes) if wanted and respond else None
+    return respond(dataset, fmt) if fmt else None
 
 
 def _jsonld(dataset: Dataset, version: DatasetVersion, group: StudyGroup) -> dict[str, Any] | None:
-    try:
-        from harmony.catalog.exports.schemaorg import dataset_jsonld
-    except ImportError:
-        return None
-    return dataset_jsonld(dataset, version, group, current_app.config["BASE_URL"])
+    make = _export("schemaorg", "dataset_jsonld")
+    return make(dataset, version, group, current_app.config["BASE_URL"]) if make else None
 
 
 def _link_header(dataset: Dataset, version: DatasetVersion) -> str | None:
-    try:
-        from harmony.catalog.exports.signposting import link_header
-    except ImportError:
-        return None
-    return link_header(dataset, version, current_app.config["BASE_URL"])
+    make = _export("signposting", "link_header")
+    return make(dataset, version, current_app.config["BASE_URL"]) if make else None

@@ -36,8 +36,17 @@ def navigation() -> dict:
 
 @core.get("/")
 def home():
-    stats = {"datasets": 0, "groups": 0, "patients": 0}
-    return render_template("core/home.html", stats=stats)
+    """What the catalog holds, counted from the published versions (catalog.stats)."""
+    from harmony.catalog.permissions import can_curate_anything
+    from harmony.catalog.stats import catalog_stats
+
+    found = catalog_stats()
+    stats = {"datasets": found.datasets, "groups": found.groups, "patients": found.patients}
+    charts = [("disease", "By disease category", found.by_category),
+              ("population", "By population", found.by_population),
+              ("country", "By country", found.by_country)]
+    return render_template("core/home.html", stats=stats, charts=charts,
+                           curates=can_curate_anything(principal()))
 
 
 @core.get("/healthz")

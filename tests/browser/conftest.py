@@ -71,3 +71,25 @@ def live_server(database_url, dev_provider, tmp_path):
     thread.join(timeout=5)
     with app.app_context():
         db.engine().dispose()
+
+
+@pytest.fixture
+def live_site(request, database_url, dev_provider):
+    """`live_server` and the app behind it, `(base_url, app)`, to arrange data through its services.
+
+    The server keeps its app as `harmony_app`; this catches the server as `live_server` makes it.
+    Ask for this fixture instead of `live_server` (it starts that one).
+    """
+    made = []
+    real_make_server = werkzeug.serving.make_server
+
+    def catching(*args, **kwargs):
+        made.append(real_make_server(*args, **kwargs))
+        return made[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(werkzeug.serving, "make_server", catching)
+        base_url = request.getfixturevalue("live_server")
+    if not made:
+        pytest.fail("live_site must be requested before live_server", pytrace=False)
+    return base_url, made[-1].harmony_app
