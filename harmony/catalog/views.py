@@ -7,8 +7,6 @@ see the working copy, so an unpublished draft never shows that it exists.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from importlib import import_module
 from math import ceil
 from typing import Any
 
@@ -17,6 +15,10 @@ from flask import Blueprint, current_app, flash, jsonify, make_response, redirec
 from harmony.accounts.current import login_required, principal
 from harmony.catalog import forms, permissions, services, terms
 from harmony.catalog.content import DatasetContent, completeness, publication_problems, registration_kind
+from harmony.catalog.exports.listing import first_issued
+from harmony.catalog.exports.rdf import rdf_response, wanted_rdf_format
+from harmony.catalog.exports.schemaorg import dataset_jsonld
+from harmony.catalog.exports.signposting import link_header
 from harmony.catalog.forms import FIELD_LABELS, DatasetForm
 from harmony.catalog.models import PUBLISHED, WITHDRAWN, Dataset, DatasetVersion, StudyGroup
 from harmony.catalog.vocabularies import diseases, duo
@@ -44,18 +46,21 @@ def landing(pid: str):
     """The newest published version for everyone; a never-published draft for its curators."""
     viewer = principal()
     dataset = services.get_dataset(viewer, pid)
+    fmt = wanted_rdf_format(request.accept_mimetypes)
+    if fmt:  # machines asking for RDF get it, tombstones included
+        return rdf_response(dataset, fmt)
     if dataset.state == WITHDRAWN:
         return _tombstone(dataset)
     current = services.latest_version(dataset)
-    if current is not None and (negotiated := _negotiated_rdf(dataset)) is not None:
-        return negotiated
     context = _page(dataset, current)
+    base_url = current_app.config["BASE_URL"]
     if current is not None:
-        context["jsonld"] = _jsonld(dataset, current, context["group"])
+        issued = first_issued([dataset.id]).get(dataset.id)
+        context["jsonld"] = dataset_jsonld(dataset, current, context["group"], base_url, issued=issued)
     response = make_response(render_template("catalog/landing.html", **context))
     response.vary.add("Accept")
-    if current is not None and (links := _link_header(dataset, current)):
-        response.headers["Link"] = links
+    if current is not None:
+        response.headers["Link"] = link_header(dataset, current, base_url)
     return response
 
 
@@ -296,28 +301,3 @@ def _tombstone(dataset: Dataset):
                                        "are kept here so that references to it still lead somewhere.",
                            dataset=dataset, group=group, content=content,
                            citation=citation(content, group, last, dataset.pid)), 410
-
-
-def _export(module: str, name: str) -> Callable[..., Any] | None:
-    """A function of the exports package (RDF, schema.org, Signposting); None until it is there,
-    so that landing pages work without it."""
-    try:
-        return getattr(import_module(f"harmony.catalog.exports.{module}"), name)
-    except (ImportError, AttributeError):
-        return None
-
-
-def _negotiated_rdf(dataset: Dataset):
-    wanted, respond = _export("rdf", "wanted_rdf_format"), _export("rdf", "rdf_response")
-    fmt = wanted(request.accept_mimetypes) if wanted and respond else None
-    return respond(dataset, fmt) if fmt else None
-
-
-def _jsonld(dataset: Dataset, version: DatasetVersion, group: StudyGroup) -> dict[str, Any] | None:
-    make = _export("schemaorg", "dataset_jsonld")
-    return make(dataset, version, group, current_app.config["BASE_URL"]) if make else None
-
-
-def _link_header(dataset: Dataset, version: DatasetVersion) -> str | None:
-    make = _export("signposting", "link_header")
-    return make(dataset, version, current_app.config["BASE_URL"]) if make else None

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 
 from harmony.accounts.current import principal
 from harmony.accounts.permissions import can_manage_roles
+from harmony.catalog.permissions import can_curate_anything
 from harmony.core import health
 
 core = Blueprint("core", __name__)
@@ -20,6 +21,7 @@ NAVIGATION = [
     ("Requests", "access_requests.my_requests", _everyone),
     ("Reviews", "access_requests.reviews", _everyone),
     ("Register", "access_requests.register", _everyone),
+    ("Curate", "catalog.curate", can_curate_anything),
     ("Roles", "accounts.admin_roles", can_manage_roles),
 ]
 

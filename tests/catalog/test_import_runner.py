@@ -140,14 +140,35 @@ def test_rejected_records_come_with_reasons_and_the_others_import(app, group):
         assert report.summary() == "1 created, 0 updated, 0 unchanged, 3 rejected (4 records in 4 files)"
 
 
-def test_a_record_that_fails_half_way_leaves_nothing_behind(app, group, monkeypatch):
-    def broken_publish(*_args, **_kwargs):
-        raise RuntimeError("disk on fire")
+def _refuse_new_versions(refuse: bool) -> None:
+    """A real failure half-way through a record: the database refuses to store its version."""
+    engine = db.engine()
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            if refuse:
+                connection.exec_driver_sql(
+                    "CREATE FUNCTION refuse_version() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk on fire'; END; $$"
+                    " LANGUAGE plpgsql")
+                connection.exec_driver_sql("CREATE TRIGGER refuse_version BEFORE INSERT ON dataset_version "
+                                           "FOR EACH ROW EXECUTE FUNCTION refuse_version()")
+            else:
+                connection.exec_driver_sql("DROP TRIGGER IF EXISTS refuse_version ON dataset_version")
+                connection.exec_driver_sql("DROP FUNCTION IF EXISTS refuse_version()")
+        elif refuse:
+            connection.exec_driver_sql("CREATE TRIGGER refuse_version BEFORE INSERT ON dataset_version "
+                                       "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+        else:
+            connection.exec_driver_sql("DROP TRIGGER IF EXISTS refuse_version")
 
-    monkeypatch.setattr(catalog, "publish", broken_publish)
+
+def test_a_record_that_fails_half_way_leaves_nothing_behind(app, group):
     with app.app_context():
-        report = runner.import_paths(COMMAND_LINE, [LEUKAEMIA], group_id=group.id, publish=True)
-        assert report.rejected[0].reason == "failed unexpectedly (RuntimeError: disk on fire)"
+        _refuse_new_versions(True)
+        try:
+            report = runner.import_paths(COMMAND_LINE, [LEUKAEMIA], group_id=group.id, publish=True)
+        finally:
+            _refuse_new_versions(False)
+        assert len(report.rejected) == 1 and report.created == []  # the database refused; the record is reported
         assert count(Dataset) == 0 and count(DatasetVersion) == 0
         assert db.session().scalar(select(func.count()).where(ChangeLog.entity_kind == "dataset")) == 0
 

@@ -1,8 +1,6 @@
 """Catalog pages for visitors: landing pages, past versions, comparisons, tombstones, study groups, home."""
 
 import re
-import sys
-import types
 
 import pytest
 
@@ -158,26 +156,22 @@ def test_group_page_lists_published_datasets_in_pages(app, client, world):
     assert client.get("/groups/NOPE").status_code == 404
 
 
-def test_content_negotiation_and_embedded_metadata_use_the_exports(client, world, monkeypatch):
-    """The landing page asks the exports module; its JSON-LD is embedded safely."""
-    rdf = types.ModuleType("harmony.catalog.exports.rdf")
-    rdf.wanted_rdf_format = lambda accept: "turtle" if accept.best == "text/turtle" else None
-    rdf.rdf_response = lambda dataset, fmt: ("@prefix dcat: <http://www.w3.org/ns/dcat#> .", 200,
-                                             {"Content-Type": "text/turtle"})
-    schemaorg = types.ModuleType("harmony.catalog.exports.schemaorg")
-    schemaorg.dataset_jsonld = lambda dataset, version, group, base: {"@type": "Dataset", "name": "</script><b>x"}
-    signposting = types.ModuleType("harmony.catalog.exports.signposting")
-    signposting.link_header = lambda dataset, version, base: f'<{base}/datasets/{dataset.pid}>; rel="cite-as"'
-    for module in (rdf, schemaorg, signposting):
-        monkeypatch.setitem(sys.modules, module.__name__, module)
-    pid = world["published"].pid
+def test_content_negotiation_and_embedded_metadata(app, client, world):
+    """RDF for machines that ask for it; for people, the page embeds schema.org JSON-LD safely."""
+    with app.app_context():
+        tricky = factories.dataset(world["cora"], world["group"], title="CLL cohort </script><b>x")
+    pid = tricky.pid
     turtle = client.get(f"/datasets/{pid}", headers={"Accept": "text/turtle"})
-    assert turtle.mimetype == "text/turtle" and turtle.get_data(as_text=True).startswith("@prefix")
+    assert turtle.mimetype == "text/turtle" and "dcat:Dataset" in turtle.get_data(as_text=True)
     html = client.get(f"/datasets/{pid}", headers={"Accept": "text/html"})
     page = text_of(html)
     assert '<script type="application/ld+json">' in page
     assert "</script><b>" not in page and "\\u003c/script\\u003e" in page
-    assert html.headers["Link"] == f'<http://harmony.test/datasets/{pid}>; rel="cite-as"'
+    assert f'<http://harmony.test/datasets/{pid}>; rel="cite-as"' in html.headers["Link"]
+    with app.app_context():
+        catalog.withdraw(world["cora"], tricky.id, "Withdrawn to test the RDF tombstone.")
+    gone = client.get(f"/datasets/{pid}", headers={"Accept": "text/turtle"})
+    assert gone.status_code == 410 and gone.mimetype == "text/turtle"
 
 
 def test_home_page_counts_and_charts(app, client, world):
