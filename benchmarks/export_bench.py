@@ -1,12 +1,12 @@
-"""How long one dataset's RDF takes to serve, as Turtle and as JSON-LD.
+"""How long one dataset's landing page, Turtle and JSON-LD take to serve.
 
-Builds a temporary SQLite app with N published datasets (made through the services, with the
-test factories' content and a spread of diseases, countries and conditions), then requests
+Builds a temporary SQLite app with the demo catalog (`harmony demo load`: 200 real registry
+records), or with N factory datasets (`--factories N`), then requests `/datasets/<pid>`,
 `/datasets/<pid>.ttl` and `/datasets/<pid>.jsonld` for every one through the Flask test client
-and prints mean, median and p95 in milliseconds (whole request: query, graph, serialisation).
-Also times one catalog page of 100 datasets in each format.
+and prints mean, median and p95 in milliseconds (whole request: query, rendering or graph and
+serialisation). Also times one catalog page of 100 datasets in each RDF format.
 
-    .venv/bin/python benchmarks/export_bench.py [--datasets 200] [--rounds 2]
+    .venv/bin/python benchmarks/export_bench.py [--factories 200] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -28,6 +28,16 @@ from tests import factories  # noqa: E402
 DISEASES = ["DOID:9119", "DOID:9952", "DOID:9538", "DOID:1040", "DOID:8567", "DOID:0050908", "DOID:0050745"]
 COUNTRIES = ["NL", "BE", "DE", "FR", "IT", "ES", "SE", "GB", "AT", "DK"]
 CONDITIONS = [["GRU"], ["HMB", "IRB"], ["DS", "PUB", "COL"], ["GRU", "NCU", "TS"]]
+
+
+def build_demo(app) -> list[str]:
+    from harmony.catalog import services
+    from harmony.demo import load_demo
+
+    with app.app_context():
+        for _line in load_demo():
+            pass
+        return [dataset.pid for dataset, _version in services.published_datasets()]
 
 
 def build(app, count: int) -> list[str]:
@@ -66,7 +76,7 @@ def summary(label: str, samples: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", type=int, default=200)
+    parser.add_argument("--factories", type=int, default=0, help="factory datasets instead of the demo catalog")
     parser.add_argument("--rounds", type=int, default=2, help="passes over all datasets per format")
     args = parser.parse_args()
 
@@ -77,12 +87,13 @@ def main() -> None:
                           "BASE_URL": "http://harmony.bench", "LOG_LEVEL": "WARNING",
                           "SEARCH_INDEX_DIR": f"{tmp}/index"})
         started = time.perf_counter()
-        pids = build(app, args.datasets)
+        pids = build(app, args.factories) if args.factories else build_demo(app)
         print(f"built {len(pids)} published datasets in {time.perf_counter() - started:.1f} s")
         client = app.test_client()
         timed(client, f"/datasets/{pids[0]}.ttl")  # warm up: vocabularies, first query
-        for suffix, label in (("ttl", "Turtle, one dataset"), ("jsonld", "JSON-LD, one dataset")):
-            samples = [timed(client, f"/datasets/{pid}.{suffix}") for _ in range(args.rounds) for pid in pids]
+        forms = (("", "landing page (HTML)"), (".ttl", "Turtle, one dataset"), (".jsonld", "JSON-LD, one dataset"))
+        for suffix, label in forms:
+            samples = [timed(client, f"/datasets/{pid}{suffix}") for _ in range(args.rounds) for pid in pids]
             print(summary(label, samples))
         for suffix in ("ttl", "jsonld"):
             samples = [timed(client, f"/catalog.{suffix}?page=1") for _ in range(3)]
