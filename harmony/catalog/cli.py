@@ -76,6 +76,10 @@ def _print_report(report: runner.ImportReport) -> None:
     for problem in report.rejected:
         what = f"{problem.identifier} " if problem.identifier else ""
         click.echo(f"  rejected {what}({problem.source}): {problem.reason}")
+    for problem in report.drafts[:SHOWN_NOTES]:
+        click.echo(f"  draft {problem.identifier}: {problem.reason}")
+    if len(report.drafts) > SHOWN_NOTES:
+        click.echo(f"  … and {len(report.drafts) - SHOWN_NOTES} more kept as drafts (see --report).")
     for label in report.skipped[:SHOWN_NOTES]:
         click.echo(f"  skipped {label}: neither registry records nor Harmony JSON lines")
     for problem in report.notes[:SHOWN_NOTES]:
@@ -109,3 +113,26 @@ def export_command(path: str) -> None:
         os.unlink(handle.name)
         raise
     click.echo(f"Exported {count} dataset descriptions to {target}.", err=True)
+
+
+@catalog_cli.command("validate")
+@click.option("--show", default=SHOWN_NOTES, show_default=True, help="How many violations to print.")
+def validate_command(show: int) -> None:
+    """Check every published dataset's RDF against the DCAT-AP 3.0.1 and HealthDCAT-AP shapes."""
+    from flask import current_app
+
+    from harmony.catalog.exports.conformance import check_published
+
+    total, violations, warnings = 0, [], 0
+    count = len(services.published_datasets())
+    with click.progressbar(length=count, label="Validating", file=sys.stderr) as bar:
+        for pids, report in check_published(current_app.config["BASE_URL"]):
+            total += len(pids)
+            violations += report.violations
+            warnings += len(report.warnings)
+            bar.update(len(pids))
+    click.echo(f"{total} published datasets: {len(violations)} violations, {warnings} warnings.")
+    for line in violations[:show]:
+        click.echo(f"  {line}")
+    if violations:
+        raise SystemExit(1)

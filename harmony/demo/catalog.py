@@ -23,11 +23,11 @@ from harmony.accounts.services import COMMAND_LINE
 from harmony.catalog import services as catalog
 from harmony.catalog.importers import ctgov, runner, sources
 from harmony.catalog.importers import ctgov_mapping as mapping
-from harmony.catalog.models import StudyGroup
+from harmony.catalog.models import Dataset, StudyGroup
 from harmony.catalog.vocabularies import diseases
 from harmony.demo.personas import PERSONAS
 from harmony.demo.select_records import paediatric_heavy
-from harmony.errors import NotFound
+from harmony.errors import NotFound, ValidationError
 
 RECORDS = Path(__file__).parent / "records" / "ctgov-haematology-demo.tar.gz"
 
@@ -127,8 +127,8 @@ def load_catalog(limit: int | None = None) -> Iterator[str]:
         content = {**mapped.content, **variations(mapped.nct_id, mapped.content.get("diseases", []))}
         if "contact_point" not in mapped.owned:
             content["contact_point"] = mapping.group_contact(group.name, group.acronym)
-        work = partial(runner.upsert, COMMAND_LINE, group.id, mapping.source_key(mapped.nct_id), content,
-                       mapped.owned | set(VARIED), True, "Demo import from ClinicalTrials.gov.")
+        work = partial(_publish_demo_record, group.id, mapping.source_key(mapped.nct_id), content,
+                       mapped.owned | set(VARIED))
         per_group[group.acronym] += runner.record_outcome(report, RECORDS.name, mapped.nct_id, work)
     yield (f"Demo study groups: {', '.join(f'{g.acronym} ({g.name})' for g in groups)}; "
            + ("; ".join(granted) or "no curator personas") + ".")
@@ -138,3 +138,12 @@ def load_catalog(limit: int | None = None) -> Iterator[str]:
            f"{len(report.rejected)} rejected.")
     for problem in report.rejected:
         yield f"  rejected {problem.identifier}: {problem.reason}"
+
+
+def _publish_demo_record(group_id: int, key: str, content: dict, owned: set[str]) -> tuple[str, Dataset]:
+    """Import one demo record, published (the demo records are chosen complete enough to publish)."""
+    outcome, dataset, held_back = runner.upsert(COMMAND_LINE, group_id, key, content, owned, True,
+                                                "Demo import from ClinicalTrials.gov.")
+    if held_back:
+        raise ValidationError(f"the demo record could not be published ({held_back})")
+    return outcome, dataset

@@ -130,14 +130,19 @@ def test_rejected_records_come_with_reasons_and_the_others_import(app, group):
         report = runner.import_paths(COMMAND_LINE, files, group_id=group.id, publish=True)
         assert [(p.identifier, p.reason) for p in report.rejected] == [
             ("NCT02552212", "identifier mismatch: the file is named NCT02278341 but holds the record NCT02552212"),
-            ("NCT00081588", "cannot be published; missing: diseases"),
-            ("NCT02210780", "cannot be published; missing: diseases"),
+        ]
+        # records that lack what publication needs are imported all the same, as drafts to complete
+        assert [(p.identifier, p.reason.split(" ", 1)[1]) for p in report.drafts] == [
+            ("NCT00081588", "kept as a draft; missing: diseases"),
+            ("NCT02210780", "kept as a draft; missing: diseases"),
         ]
         assert [n.reason for n in report.notes] == ["NCT00980226 (the file name) is an alias of NCT00081588; "
                                                     "imported as NCT00081588"]
-        assert [i.identifier for i in report.created] == ["NCT01339988"]
-        assert count(Dataset) == 1 and report.imported_anything
-        assert report.summary() == "1 created, 0 updated, 0 unchanged, 3 rejected (4 records in 4 files)"
+        assert [i.identifier for i in report.created] == ["NCT00081588", "NCT02210780", "NCT01339988"]
+        assert count(Dataset) == 3 and report.imported_anything
+        assert len(catalog.published_datasets()) == 1
+        assert report.summary() == ("3 created, 0 updated, 0 unchanged, 1 rejected (4 records in 4 files; "
+                                    "2 kept as drafts)")
 
 
 def _refuse_new_versions(refuse: bool) -> None:

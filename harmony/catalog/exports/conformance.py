@@ -11,6 +11,7 @@ vocabularies outside the EU authority tables) are reported separately.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -91,3 +92,22 @@ def _describe(results: Graph, result) -> str:
 
 def _short(graph: Graph, node) -> str:
     return graph.namespace_manager.normalizeUri(node) if isinstance(node, URIRef) else str(node)
+
+
+def check_published(base_url: str, batch_size: int = 200) -> Iterator[tuple[list[str], Report]]:
+    """Validate every published dataset, `batch_size` datasets to a graph; yields (PIDs, report).
+
+    Datasets share only their publisher and vocabulary nodes, so a merged graph gives the same
+    results as one graph each, several times faster.
+    """
+    from harmony.catalog import services
+    from harmony.catalog.exports.rdf import dataset_graph
+
+    groups = {group.id: group for group in services.groups()}
+    published = services.published_datasets()
+    for start in range(0, len(published), batch_size):
+        graph, pids = Graph(), []
+        for dataset, version in published[start:start + batch_size]:
+            graph += dataset_graph(dataset, version, groups[dataset.group_id], base_url)
+            pids.append(dataset.pid)
+        yield pids, check(graph)

@@ -13,7 +13,6 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,7 @@ class ImportReport:
     updated: list[Imported] = field(default_factory=list)
     unchanged: list[Imported] = field(default_factory=list)
     rejected: list[Problem] = field(default_factory=list)
+    drafts: list[Problem] = field(default_factory=list)  # asked to publish, kept as drafts: what is missing
     notes: list[Problem] = field(default_factory=list)
     files: int = 0
     skipped: list[str] = field(default_factory=list)  # files of no format this importer reads
@@ -69,13 +69,14 @@ class ImportReport:
     def summary(self) -> str:
         return (f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
                 f"{len(self.rejected)} rejected ({self.records} records in {self.files} files"
+                + (f"; {len(self.drafts)} kept as drafts" if self.drafts else "")
                 + (f"; {len(self.skipped)} files skipped" if self.skipped else "") + ")")
 
     def as_dict(self) -> dict[str, Any]:
         counts = {name: len(getattr(self, name)) for name in ("created", "updated", "unchanged", "rejected")}
         return {"counts": counts, "files": self.files, "skipped": self.skipped,
                 **{name: [asdict(item) for item in getattr(self, name)]
-                   for name in ("created", "updated", "unchanged", "rejected", "notes")}}
+                   for name in ("created", "updated", "unchanged", "rejected", "drafts", "notes")}}
 
 
 def detect_format(source: sources.SourceFile) -> str | None:
@@ -149,9 +150,15 @@ def _import_registry_file(actor: Principal, source: sources.SourceFile, group: S
             report.notes.append(Problem(source.label, identifier, note))
         mapped = mapping.to_content(record, defaults)
         notes = f"Imported from ClinicalTrials.gov {identifier}."
-        record_outcome(report, source.label, identifier,
-                       partial(upsert, actor, group.id, mapping.source_key(identifier), mapped.content, mapped.owned,
-                               publish, notes))
+
+        def work(identifier: str = identifier, mapped: Any = mapped, notes: str = notes) -> tuple[str, Dataset]:
+            outcome, dataset, held_back = upsert(actor, group.id, mapping.source_key(identifier), mapped.content,
+                                                 mapped.owned, publish, notes)
+            if held_back:
+                report.drafts.append(Problem(source.label, identifier, f"{dataset.pid} kept as a draft; {held_back}"))
+            return outcome, dataset
+
+        record_outcome(report, source.label, identifier, work)
 
 
 def _import_harmony_file(actor: Principal, source: sources.SourceFile, group_id: int | None,
@@ -204,40 +211,40 @@ def reason(error: HarmonyError) -> str:
                      for name, messages in fields.items())
 
 
-def _require_publishable(content: DatasetContent) -> None:
+def _missing(content: DatasetContent) -> str | None:
+    """What keeps a description from being published, in one line (None: nothing)."""
     problems = publication_problems(content.stored())
-    if problems:
-        raise ValidationError("Fill in the mandatory fields before publishing.", problems)
+    return "missing: " + ", ".join(problems) if problems else None
 
 
 def upsert(actor: Principal, group_id: int, key: str, data: dict[str, Any], owned: Iterable[str],
-           publish: bool, notes: str | None = None) -> tuple[str, Dataset]:
+           publish: bool, notes: str | None = None) -> tuple[str, Dataset, str | None]:
     """Create the dataset of `key`, or update it: the `owned` fields come from `data` (and go when
-    `data` lacks them), the others keep what the curator chose. One unit of work."""
+    `data` lacks them), the others keep what the curator chose. One unit of work.
+
+    With `publish`, a description that lacks mandatory fields is still imported, as a draft for a
+    curator to complete; the third value says what it lacks."""
     owned = set(owned)
     with db.unit_of_work() as uow:
         existing = uow.session.scalar(select(Dataset).where(Dataset.source_key == key))
         if existing is None:
             content = parse(DatasetContent, data)
-            if publish:
-                _require_publishable(content)
+            held_back = _missing(content) if publish else None
             dataset = services.create_dataset(actor, group_id, content, source_key=key)
-            uow.session.flush()  # write the PID before publish() refreshes the row inside this transaction
-            if publish:
+            if publish and not held_back:
                 services.publish(actor, dataset.id, notes)
-            return "created", services.get_dataset(actor, dataset.id)
+            return "created", services.get_dataset(actor, dataset.id), held_back
         if existing.group_id != group_id:
             raise Conflict(f"already imported as {existing.pid} into another study group; it was not moved.")
         merged = {k: v for k, v in existing.content.items() if k not in owned}
         merged.update({k: v for k, v in data.items() if k in owned or k not in merged})
         content = parse(DatasetContent, merged)
         changed = content.stored() != existing.content
-        if publish:
-            _require_publishable(content)
+        held_back = _missing(content) if publish else None
         was_draft = existing.state == DRAFT
         if changed:
             services.update_dataset(actor, existing.id, content)
-        if publish and (changed or was_draft):
+        if publish and not held_back and (changed or was_draft):
             services.publish(actor, existing.id, notes)
             changed = True
-        return ("updated" if changed else "unchanged"), services.get_dataset(actor, existing.id)
+        return ("updated" if changed else "unchanged"), services.get_dataset(actor, existing.id), held_back
