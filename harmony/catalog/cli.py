@@ -136,3 +136,24 @@ def validate_command(show: int) -> None:
         click.echo(f"  {line}")
     if violations:
         raise SystemExit(1)
+
+
+@catalog_cli.command("add-group")
+@click.argument("acronym")
+@click.argument("name")
+@click.option("--country", help="ISO code or name of the country.")
+@click.option("--ror", help="ROR id of the organisation, e.g. 03yrm5c26.")
+@click.option("--website", help="https://…")
+def add_group_command(acronym: str, name: str, country: str | None, ror: str | None, website: str | None) -> None:
+    """Create the study group ACRONYM called NAME (admins can also do this on the API)."""
+    from harmony.errors import ValidationError
+    from harmony.validation import parse
+
+    try:
+        data = parse(services.GroupInput, {"acronym": acronym, "name": name, "country": country, "ror": ror,
+                                           "website": website})
+        group = services.create_group(COMMAND_LINE, data)
+    except ValidationError as error:
+        problems = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in error.fields.items())
+        raise click.ClickException(problems or error.detail) from None
+    click.echo(f"Study group {group.acronym} ({group.name}) created.")

@@ -53,3 +53,13 @@ def test_usage_errors(app):
     assert "There is no study group NOPE" in invoke(app, "--group", "NOPE", str(LEUKAEMIA)).stderr
     result = invoke(app, "--group", "NHTG", "--data-use", "GRU,XYZ", str(LEUKAEMIA))
     assert result.exit_code == 2 and "XYZ is not a DUO term" in result.stderr
+
+
+def test_add_group_from_the_command_line(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["catalog", "add-group", "NHTG", "Northern Haematology Trials Group", "--country", "NL"])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(args=["catalog", "add-group", "nhtg", "Another"])
+    assert again.exit_code != 0 and "acronym" in again.output
+    bad = runner.invoke(args=["catalog", "add-group", "X1", "Group", "--country", "Atlantis"])
+    assert bad.exit_code != 0 and "country" in bad.output
