@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator, model_validator
 
 from harmony.catalog import terms
 from harmony.catalog.vocabularies import country, diseases, duo
@@ -69,11 +69,14 @@ def _clean_list(value: Any) -> Any:
     return seen
 
 
-def _check_choices(values: list[str], allowed: dict[str, str], what: str) -> list[str]:
-    unknown = [v for v in values if v not in allowed]
-    if unknown:
-        raise ValueError(f"unknown {what}: {', '.join(unknown)}")
-    return values
+# list fields whose values come from a short controlled list: (allowed values, what to call them)
+CHOICES = {
+    "phases": (terms.PHASES, "phase"),
+    "data_types": (terms.DATA_TYPES, "data type"),
+    "standards": (terms.STANDARDS, "standard"),
+    "legal_basis": (terms.LEGAL_BASES, "legal basis"),
+    "purpose": (terms.PURPOSES, "purpose"),
+}
 
 
 class DatasetContent(BaseModel):
@@ -175,30 +178,14 @@ class DatasetContent(BaseModel):
             raise ValueError(f"unknown study type: {value}")
         return value
 
-    @field_validator("phases")
+    @field_validator(*CHOICES, mode="after")
     @classmethod
-    def _phases(cls, values: list[str]) -> list[str]:
-        return _check_choices(values, terms.PHASES, "phase")
-
-    @field_validator("data_types")
-    @classmethod
-    def _data_types(cls, values: list[str]) -> list[str]:
-        return _check_choices(values, terms.DATA_TYPES, "data type")
-
-    @field_validator("standards")
-    @classmethod
-    def _standards(cls, values: list[str]) -> list[str]:
-        return _check_choices(values, terms.STANDARDS, "standard")
-
-    @field_validator("legal_basis")
-    @classmethod
-    def _legal_basis(cls, values: list[str]) -> list[str]:
-        return _check_choices(values, terms.LEGAL_BASES, "legal basis")
-
-    @field_validator("purpose")
-    @classmethod
-    def _purpose(cls, values: list[str]) -> list[str]:
-        return _check_choices(values, terms.PURPOSES, "purpose")
+    def _choices(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        allowed, what = CHOICES[info.field_name]
+        unknown = [v for v in values if v not in allowed]
+        if unknown:
+            raise ValueError(f"unknown {what}: {', '.join(unknown)}")
+        return values
 
     @field_validator("publications")
     @classmethod
