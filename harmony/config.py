@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "DATABASE_URL": None,  # default: SQLite file under the instance folder
     "SEARCH_INDEX_DIR": None,  # default: instance/search-index
+    "SEARCH_INDEX_PROCS": 1,  # processes `harmony search reindex` uses
+    "SEARCH_GAP_TIMEOUT": 600,  # seconds the index waits for a change-log number still being committed
     "BASE_URL": "http://127.0.0.1:5000",
     "OIDC_METADATA_URL": None,
     "OIDC_CLIENT_ID": None,
@@ -121,6 +123,8 @@ def _validate(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
     for key in ("MAX_CONTENT_LENGTH", "PROXY_COUNT", "SQLITE_BUSY_TIMEOUT_MS", "OAI_TOKEN_LIFETIME_SECONDS"):
         config[key] = _as_int(key, config[key])
     config["OAI_PAGE_SIZE"] = _as_int("OAI_PAGE_SIZE", config["OAI_PAGE_SIZE"], minimum=1)
+    config["SEARCH_INDEX_PROCS"] = _as_int("SEARCH_INDEX_PROCS", config["SEARCH_INDEX_PROCS"], minimum=1)
+    config["SEARCH_GAP_TIMEOUT"] = _as_int("SEARCH_GAP_TIMEOUT", config["SEARCH_GAP_TIMEOUT"], minimum=1)
 
     instance = Path(instance_path)
     if not config["DATABASE_URL"]:

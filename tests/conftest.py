@@ -124,3 +124,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if _backend_counts:
         parts = ", ".join(f"{name}: {count}" for name, count in sorted(_backend_counts.items()))
         terminalreporter.write_line(f"database tests run per backend: {parts}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked postgres_only run on PostgreSQL alone: their SQLite copies are deselected, not skipped."""
+    selected, deselected = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_sqlite = callspec is not None and callspec.params.get("database_url") == "sqlite"
+        (deselected if on_sqlite and item.get_closest_marker("postgres_only") else selected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected

@@ -158,11 +158,25 @@ SCHEMAS: dict[str, Any] = {
         "roles": {"type": "array", "items": {"type": "object", "properties": {
             "role": {"type": "string"}, "scope": {"type": "string"}, "scope_id": {"type": ["integer", "null"]},
             "scope_label": _NULLABLE_STRING}}}}},
-    "SearchResults": {"type": "object", "required": ["total", "items"], "properties": {
-        "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}},
-        "facets": {"type": "object", "additionalProperties": True},
-        "feasibility": {"type": "object", "additionalProperties": True}}},
+    "SearchResults": {"type": "object", "required": ["total", "items", "facets", "feasibility"], "properties": {
+        "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+        "pages": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}},
+        "facets": {"type": "object", "additionalProperties": True,
+                   "description": "Per facet, each value with its count (computed without the facet's own selection)."},
+        "feasibility": {"type": "object", "additionalProperties": True,
+                        "description": "The patients of the matching datasets: total, by disease, by population."},
+        "understood": {"description": "How the query was understood (the terms it was expanded with)."},
+        "interpreted": {}, "notes": {}, "suggestion": {"description": "A 'did you mean' query, when one helps."}}},
 }
+
+def _search_parameters() -> list[dict[str, Any]]:
+    """The search's query parameters, from the one model the page and the API both parse."""
+    from harmony.search.params import SearchParams
+
+    properties = SearchParams.model_json_schema()["properties"]
+    return [{"name": name, "in": "query", "schema": schema, "style": "form", "explode": True}
+            for name, schema in properties.items()]
+
 
 PATHS: dict[str, Any] = {
     "/api/v1/": {"get": {
@@ -179,20 +193,10 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "searchDatasets", "tags": ["search"], "security": BEARER_OPTIONAL,
             "summary": "Search the catalog",
-            "description": "Described ahead for the search engine; the result shape is kept generic here "
-                           "until the search package documents its facets. Visitors see published datasets; "
-                           "curators also their groups' drafts.",
-            "x-described-ahead": True,
-            "parameters": [
-                {"name": "q", "in": "query", "schema": {"type": "string"},
-                 "description": "Free text; understands disease names, abbreviations and ICD-10 / ICD-O-3 codes."},
-                {"name": "filters", "in": "query", "style": "form", "explode": True,
-                 "schema": {"type": "object", "additionalProperties": _STRINGS},
-                 "description": "Facet and range filters, one query parameter each (e.g. population=adult&"
-                                "country=NL); repeat a parameter for several values."},
-                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-                {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-            ],
+            "description": "The same parameters as the search page /datasets (repeat a list parameter for "
+                           "several values: values of one facet combine with OR, facets with AND). Only "
+                           "published datasets are searched.",
+            "parameters": _search_parameters(),
             "responses": {"200": _json(_ref("SearchResults"), "Matching datasets, facet counts and the "
                                                                 "feasibility sums."), **_errors(401, 422)}},
         "post": {

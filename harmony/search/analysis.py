@@ -1,0 +1,147 @@
+"""The English analyser of the search index: words, British→American spelling, stemming.
+
+One function, `terms`, turns text into index terms, so documents and queries always agree:
+"Leukaemias" and "leukemia" both become ``leukemia``, "haematological" and "hematologic"
+both ``hematolog``. Whoosh calls it through `EnglishTokenizer` (the analyser of every text
+field in the schema). Stemmed forms are remembered per distinct word, because a corpus has far
+fewer distinct words than words, and analysis is the costliest part of indexing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from whoosh.analysis import STOP_WORDS, Token, Tokenizer
+from whoosh.formats import Frequency
+from whoosh.lang.porter import stem
+from whoosh.system import pack_uint
+
+from harmony.catalog.vocabularies import normalise
+
+# Words, keeping codes whole: "C92.0", "9861/3", "t(8;21)" gives t, 8, 21.
+WORD = re.compile(r"[a-z0-9]+(?:(?<=[0-9])[./](?=[0-9])[0-9]+)*")
+STOPWORDS = frozenset(STOP_WORDS | {"s", "t", "nos"})
+_MEMO_LIMIT = 400_000
+_memo: dict[str, tuple[str, ...]] = {}
+
+
+def _fold(text: str) -> str:
+    """Lower case ASCII (é → e), the form every word is read in."""
+    if not text.isascii():
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return text.lower()
+
+
+def _analyse_word(word: str) -> tuple[str, ...]:
+    if word in STOPWORDS:
+        return ()
+    if word[0].isdigit() or len(word) < 3 or not word.isalnum():  # numbers, codes such as c92.0
+        return (word,)
+    # The vocabulary's normalisation gives American spelling ("leukaemia" → "leukemia") and
+    # splits prefixed words ("nonhodgkin" → "non hodgkin"); Porter's stemmer does the rest.
+    return tuple(stem(part) for part in normalise(word).split() if part not in STOPWORDS)
+
+
+def words(text: str) -> list[str]:
+    """The words of a text as the index reads them (folded, before stemming)."""
+    return WORD.findall(_fold(text))
+
+
+def terms(text: str | None) -> list[str]:
+    """Index terms of a text, in order (stop words dropped)."""
+    if not text:
+        return []
+    memo = _memo
+    out: list[str] = []
+    for word in WORD.findall(_fold(text)):
+        found = memo.get(word)
+        if found is None:
+            if len(memo) > _MEMO_LIMIT:
+                memo.clear()
+            found = memo[word] = _analyse_word(word)
+        out.extend(found)
+    return out
+
+
+def term(word: str) -> str | None:
+    """The single index term of one word (None for a stop word)."""
+    found = terms(word)
+    return found[0] if found else None
+
+
+class TermCounts(tuple[tuple[str, int], ...]):
+    """A field's terms (made by `terms`) with how often each occurs: the document builder
+    analyses each text once and hands whoosh the counts (stemming twice is not stemming once).
+    A tuple, because whoosh accepts only text or sequences as field values."""
+
+    @classmethod
+    def of(cls, sequence: list[str]) -> TermCounts:
+        counts: dict[str, int] = {}
+        for text in sequence:
+            counts[text] = counts.get(text, 0) + 1
+        return cls(counts.items())
+
+
+class CountedFrequency(Frequency):
+    """Whoosh's term-frequency format, which also takes `TermCounts` as they are."""
+
+    def word_values(self, value: object, analyzer: object, **kwargs: object) -> object:
+        if isinstance(value, TermCounts):
+            boost = self.field_boost
+            return ((text, count, count * boost, pack_uint(count)) for text, count in value)
+        return super().word_values(value, analyzer, **kwargs)
+
+
+class EnglishTokenizer(Tokenizer):
+    """Whoosh's view of `terms`: one reused Token per term, as whoosh's own tokenizers do."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
+                 removestops: bool = True, start_pos: int = 0, start_char: int = 0, tokenize: bool = True,
+                 mode: str = "", **kwargs: object) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        position = start_pos
+        for text in terms(value) if tokenize else [value]:
+            token.text = text
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = position
+                position += 1
+            yield token
+
+
+class SpaceTokenizer(Tokenizer):
+    """For fields whose values are prepared terms separated by spaces (ids, codes, keys)."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
+                 removestops: bool = True, start_pos: int = 0, start_char: int = 0, tokenize: bool = True,
+                 mode: str = "", **kwargs: object) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for position, text in enumerate(value.split() if tokenize else [value], start_pos):
+            token.text = text
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = position
+            yield token
+
+
+def surface(term: str) -> str | None:
+    """The shortest word this process has seen that gives exactly `term`, to show a person a
+    word rather than a stem ("chemotherapy", not "chemotherapi")."""
+    found = [word for word, result in list(_memo.items()) if result == (term,) and word.isalpha()]
+    return min(found, key=len) if found else None

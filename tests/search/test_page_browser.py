@@ -1,0 +1,42 @@
+"""The search page in headless Chromium, used with the keyboard only."""
+
+from __future__ import annotations
+
+import re
+
+from tests import factories
+from tests.browser.conftest import browser, live_server, live_site, page  # noqa: F401 - fixtures
+
+
+def test_search_with_the_keyboard(live_site, page):  # noqa: F811
+    base_url, app = live_site
+    with app.app_context():
+        group = factories.group("HOVON")
+        curator = factories.curator("cora", group)
+        factories.dataset(curator, group)
+        factories.dataset(curator, group, title="Ibrutinib in CLL", acronym="IB-CLL", diseases=["DOID:1040"],
+                          countries=["DE"], n_patients=210)
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+
+    page.goto(f"{base_url}/datasets")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "q"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"  # visible focus
+    page.keyboard.type("leukaemia")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"q=leukaemia"))
+    assert re.search(r"2 datasets", page.locator("#results-heading").inner_text())
+
+    germany = page.locator("a.facet-link", has_text="Germany")
+    germany.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"country=DE"))
+    assert re.search(r"1 dataset\b", page.locator("#results-heading").inner_text())
+    assert page.locator("a.filter-chip", has_text="Country: Germany").is_visible()
+
+    page.locator("#sort").select_option("patients")
+    page.get_by_role("button", name="Sort").press("Enter")
+    page.wait_for_url(re.compile(r"sort=patients"))
+    assert "country=DE" in page.url and "q=leukaemia" in page.url
+    assert not refused, refused
