@@ -20,6 +20,8 @@ from harmony.models import metadata
 from tests.identity import CLIENT_ID, CLIENT_SECRET, RunningProvider, start_dev_provider
 from tests.postgres import PostgresServer, find_bindir
 
+pytest_plugins = ["tests.browser_fixtures"]
+
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
 BACKENDS = ("sqlite", "postgresql")
 _backend_counts: Counter[str] = Counter()

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 from tests import factories
-from tests.browser.conftest import browser, live_server, live_site, page  # noqa: F401 - fixtures
 
 
-def test_search_with_the_keyboard(live_site, page):  # noqa: F811
+def test_search_with_the_keyboard(live_site, page):
     base_url, app = live_site
     with app.app_context():
         group = factories.group("HOVON")

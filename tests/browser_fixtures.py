@@ -1,4 +1,7 @@
-"""Headless Chromium (Debian's system browser) driven by Playwright, against a live Harmony."""
+"""Headless Chromium (Debian's system browser) driven by Playwright, against a live Harmony.
+
+Loaded once as a plugin by tests/conftest.py, so that every test folder shares one browser.
+"""
 
 from __future__ import annotations
 
