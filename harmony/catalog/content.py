@@ -8,6 +8,7 @@ incomplete; `publication_problems` says what must be filled before publishing, a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -67,6 +68,33 @@ def _clean_list(value: Any) -> Any:
         if item not in ("", None) and item not in seen:
             seen.append(item)
     return seen
+
+
+def disease_id(value: str) -> str | None:
+    """A DOID for a DOID, label, synonym, abbreviation or code; None when nothing matches."""
+    vocabulary = diseases()
+    term = vocabulary.get(value) or vocabulary.get(vocabulary.match(value) or "")
+    return term.id if term is not None else None
+
+
+def country_code(value: str) -> str | None:
+    found = country(value)
+    return found.alpha2 if found is not None else None
+
+
+def duo_id(value: str) -> str | None:
+    """A DUO id for an id or a shorthand such as GRU; None when unknown."""
+    term = duo().get(value) or duo().by_shorthand(value)
+    return term.id if term is not None else None
+
+
+def resolve_all(values: list[str], resolve: Callable[[str], str | None], what: str) -> list[str]:
+    """Each value as its canonical id, in order and once; a ValueError names the unknown ones."""
+    resolved = [(value, resolve(value)) for value in values]
+    unknown = [value for value, found in resolved if found is None]
+    if unknown:
+        raise ValueError(f"unknown {what}: {', '.join(unknown)}")
+    return list(dict.fromkeys(found for _value, found in resolved))
 
 
 # list fields whose values come from a short controlled list: (allowed values, what to call them)
@@ -139,37 +167,17 @@ class DatasetContent(BaseModel):
     @field_validator("diseases", "data_use_diseases")
     @classmethod
     def _diseases(cls, values: list[str]) -> list[str]:
-        vocabulary = diseases()
-        resolved = []
-        for value in values:
-            term = vocabulary.get(value) or vocabulary.get(vocabulary.match(value) or "")
-            if term is None:
-                raise ValueError(f"unknown disease: {value}")
-            resolved.append(term.id)
-        return list(dict.fromkeys(resolved))
+        return resolve_all(values, disease_id, "disease")
 
     @field_validator("countries")
     @classmethod
     def _countries(cls, values: list[str]) -> list[str]:
-        codes = []
-        for value in values:
-            found = country(value)
-            if found is None:
-                raise ValueError(f"unknown country: {value}")
-            codes.append(found.alpha2)
-        return list(dict.fromkeys(codes))
+        return resolve_all(values, country_code, "country")
 
     @field_validator("data_use")
     @classmethod
     def _data_use(cls, values: list[str]) -> list[str]:
-        vocabulary = duo()
-        resolved = []
-        for value in values:
-            term = vocabulary.get(value) or vocabulary.by_shorthand(value)
-            if term is None:
-                raise ValueError(f"unknown data-use condition: {value}")
-            resolved.append(term.id)
-        return list(dict.fromkeys(resolved))
+        return resolve_all(values, duo_id, "data-use condition")
 
     @field_validator("study_type")
     @classmethod
@@ -182,10 +190,7 @@ class DatasetContent(BaseModel):
     @classmethod
     def _choices(cls, values: list[str], info: ValidationInfo) -> list[str]:
         allowed, what = CHOICES[info.field_name]
-        unknown = [v for v in values if v not in allowed]
-        if unknown:
-            raise ValueError(f"unknown {what}: {', '.join(unknown)}")
-        return values
+        return resolve_all(values, lambda value: value if value in allowed else None, what)
 
     @field_validator("publications")
     @classmethod

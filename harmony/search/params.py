@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from werkzeug.datastructures import MultiDict
 
 from harmony.catalog import data_use, terms
-from harmony.catalog.vocabularies import country as find_country
-from harmony.catalog.vocabularies import diseases, duo
+from harmony.catalog.content import country_code, disease_id, duo_id, resolve_all
+from harmony.catalog.vocabularies import diseases
 from harmony.search import engine
 
 LISTS = ("disease", "population", "country", "phase", "data_type", "data_use", "group", "year")
@@ -22,8 +22,8 @@ MAX_PER_PAGE = 100
 
 
 def _purpose_use(value: str) -> str | None:
-    term = duo().get(value) or duo().by_shorthand(value)
-    return term.id if term is not None and term.id in data_use.PURPOSES else None
+    found = duo_id(value)
+    return found if found in data_use.PURPOSES else None
 
 
 class SearchParams(BaseModel):
@@ -73,36 +73,22 @@ class SearchParams(BaseModel):
     @field_validator("country")
     @classmethod
     def _countries(cls, values: list[str]) -> list[str]:
-        found = []
-        for value in values:
-            if (match := find_country(value)) is None:
-                raise ValueError(f"unknown country: {value}")
-            found.append(match.alpha2)
-        return list(dict.fromkeys(found))
+        return resolve_all(values, country_code, "country")
 
     @field_validator("phase")
     @classmethod
     def _phases(cls, values: list[str]) -> list[str]:
-        if unknown := [v for v in values if v not in terms.PHASES]:
-            raise ValueError(f"unknown phase: {', '.join(unknown)}")
-        return values
+        return resolve_all(values, lambda value: value if value in terms.PHASES else None, "phase")
 
     @field_validator("data_type")
     @classmethod
     def _data_types(cls, values: list[str]) -> list[str]:
-        if unknown := [v for v in values if v not in terms.DATA_TYPES]:
-            raise ValueError(f"unknown data type: {', '.join(unknown)}")
-        return values
+        return resolve_all(values, lambda value: value if value in terms.DATA_TYPES else None, "data type")
 
     @field_validator("data_use")
     @classmethod
     def _conditions(cls, values: list[str]) -> list[str]:
-        found = []
-        for value in values:
-            if (term := duo().get(value) or duo().by_shorthand(value)) is None:
-                raise ValueError(f"unknown data-use condition: {value}")
-            found.append(term.id)
-        return list(dict.fromkeys(found))
+        return resolve_all(values, duo_id, "data-use condition")
 
     @field_validator("purpose")
     @classmethod
@@ -118,11 +104,7 @@ class SearchParams(BaseModel):
     def _purpose_disease(cls, value: str | None) -> str | None:
         if not value:
             return None
-        vocabulary = diseases()
-        term = vocabulary.get(value) or vocabulary.get(vocabulary.match(value) or "")
-        if term is None:
-            raise ValueError(f"unknown disease: {value}")
-        return term.id
+        return resolve_all([value], disease_id, "disease")[0]
 
     @model_validator(mode="after")
     def _consistent(self) -> SearchParams:
