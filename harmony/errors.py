@@ -35,6 +35,18 @@ class Gone(HarmonyError):
     status, title, type_slug = 410, "Gone", "gone"
 
 
+class MalformedBody(HarmonyError):
+    status, title, type_slug = 400, "Malformed request body", "malformed-body"
+
+
+class PreconditionFailed(HarmonyError):
+    status, title, type_slug = 412, "Precondition failed", "precondition-failed"
+
+
+class UnsupportedMediaType(HarmonyError):
+    status, title, type_slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
 class ValidationError(HarmonyError):
     """Input failed validation; `fields` maps each field name to its messages."""
 

@@ -13,21 +13,9 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from harmony.accounts.current import token_required
 from harmony.api.openapi import document
-from harmony.errors import HarmonyError
+from harmony.errors import MalformedBody, UnsupportedMediaType
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-class UnsupportedMediaType(HarmonyError):
-    status, title, type_slug = 415, "Unsupported media type", "unsupported-media-type"
-
-
-class MalformedBody(HarmonyError):
-    status, title, type_slug = 400, "Malformed request body", "malformed-body"
-
-
-class PreconditionFailed(HarmonyError):
-    status, title, type_slug = 412, "Precondition failed", "precondition-failed"
 
 
 def _no_constants(name: str) -> Any:

@@ -22,13 +22,13 @@ from harmony import db
 from harmony.accounts import services as accounts
 from harmony.accounts.current import principal, token_required
 from harmony.accounts.permissions import Principal
-from harmony.api import PreconditionFailed, json_body, unauthorised
+from harmony.api import json_body, unauthorised
 from harmony.catalog import permissions, services
 from harmony.catalog.content import DatasetContent, completeness
 from harmony.catalog.models import WITHDRAWN, Dataset, StudyGroup
 from harmony.catalog.vocabularies import diseases, duo
 from harmony.error_pages import problem
-from harmony.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from harmony.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, ValidationError
 from harmony.validation import parse
 
 catalog_api = Blueprint("catalog_api", __name__, url_prefix="/api/v1")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from whoosh.analysis import STOP_WORDS, Token, Tokenizer
 from whoosh.formats import Frequency
@@ -94,8 +94,9 @@ class CountedFrequency(Frequency):
         return super().word_values(value, analyzer, **kwargs)
 
 
-class EnglishTokenizer(Tokenizer):
-    """Whoosh's view of `terms`: one reused Token per term, as whoosh's own tokenizers do."""
+class _TermTokenizer(Tokenizer):
+    """Whoosh's view of a list of prepared terms: one reused Token per term, as whoosh's own
+    tokenizers do. Subclasses say how a value splits into terms."""
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self)
@@ -103,41 +104,34 @@ class EnglishTokenizer(Tokenizer):
     def __hash__(self) -> int:
         return hash(type(self))
 
+    def split(self, value: str) -> Iterable[str]:
+        raise NotImplementedError
+
     def __call__(self, value: str, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
                  removestops: bool = True, start_pos: int = 0, start_char: int = 0, tokenize: bool = True,
                  mode: str = "", **kwargs: object) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        position = start_pos
-        for text in terms(value) if tokenize else [value]:
+        for position, text in enumerate(self.split(value) if tokenize else [value], start_pos):
             token.text = text
             token.boost = 1.0
             token.stopped = False
             if positions:
                 token.pos = position
-                position += 1
             yield token
 
 
-class SpaceTokenizer(Tokenizer):
+class EnglishTokenizer(_TermTokenizer):
+    """The analysed English terms of a text (see `terms`)."""
+
+    def split(self, value: str) -> Iterable[str]:
+        return terms(value)
+
+
+class SpaceTokenizer(_TermTokenizer):
     """For fields whose values are prepared terms separated by spaces (ids, codes, keys)."""
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
-
-    def __call__(self, value: str, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
-                 removestops: bool = True, start_pos: int = 0, start_char: int = 0, tokenize: bool = True,
-                 mode: str = "", **kwargs: object) -> Iterator[Token]:
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for position, text in enumerate(value.split() if tokenize else [value], start_pos):
-            token.text = text
-            token.boost = 1.0
-            token.stopped = False
-            if positions:
-                token.pos = position
-            yield token
+    def split(self, value: str) -> Iterable[str]:
+        return value.split()
 
 
 def surface(term: str) -> str | None:
