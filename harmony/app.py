@@ -61,9 +61,11 @@ def _init_sign_in(app: Flask) -> None:
 
 
 def _register_scopes() -> None:
+    from harmony.access_requests.committees import register_committee_scope
     from harmony.catalog.services import register_group_scope
 
     register_group_scope()
+    register_committee_scope()
 
 
 def _init_search(app: Flask) -> None:
@@ -73,6 +75,8 @@ def _init_search(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from harmony.access_requests.api import requests_api
+    from harmony.access_requests.views import access_requests
     from harmony.accounts.api import accounts_api
     from harmony.accounts.views import accounts
     from harmony.api import api
@@ -81,13 +85,14 @@ def _register_blueprints(app: Flask) -> None:
     from harmony.catalog.oai.views import oai
     from harmony.catalog.views import catalog
     from harmony.core.views import core
+    from harmony.notifications.views import notifications
     from harmony.search.api import search_api
     from harmony.search.views import search
 
-    for blueprint in (core, accounts, catalog, exports, oai, search):
+    for blueprint in (core, accounts, catalog, exports, oai, search, notifications, access_requests):
         app.register_blueprint(blueprint)
     # The API authenticates with bearer tokens only, never the session cookie: no CSRF there.
-    for blueprint in (accounts_api, catalog_api, search_api, api):
+    for blueprint in (accounts_api, catalog_api, search_api, requests_api, api):
         app.register_blueprint(blueprint)
         security.csrf.exempt(blueprint)
 

@@ -97,8 +97,10 @@ def demo_run(host: str, port: int) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from harmony.access_requests.cli import audit_cli, committees_cli, requests_cli
     from harmony.accounts.cli import dev_idp, users
     from harmony.catalog.cli import catalog_cli
+    from harmony.notifications.cli import mail_cli
     from harmony.search.cli import search_cli
 
     app.cli.add_command(db_group)
@@ -107,3 +109,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(dev_idp)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(committees_cli)
+    app.cli.add_command(requests_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(mail_cli)

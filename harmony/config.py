@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_URL": None,
     "MAIL_FROM": "harmony@localhost",
     "VISA_KEY_FILE": None,
+    "ATTACHMENT_DIR": None,  # default: instance/attachments (outside the web root)
+    "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     "PROXY_COUNT": 0,  # reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     "LOG_LEVEL": "INFO",
@@ -120,7 +122,8 @@ def normalise_database_url(url: str) -> str:
 def _validate(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
     for key in ("DEBUG", "TESTING", "DEMO"):
         config[key] = _as_bool(key, config[key])
-    for key in ("MAX_CONTENT_LENGTH", "PROXY_COUNT", "SQLITE_BUSY_TIMEOUT_MS", "OAI_TOKEN_LIFETIME_SECONDS"):
+    for key in ("MAX_CONTENT_LENGTH", "PROXY_COUNT", "SQLITE_BUSY_TIMEOUT_MS", "OAI_TOKEN_LIFETIME_SECONDS",
+                "ATTACHMENT_MAX_BYTES"):
         config[key] = _as_int(key, config[key])
     config["OAI_PAGE_SIZE"] = _as_int("OAI_PAGE_SIZE", config["OAI_PAGE_SIZE"], minimum=1)
     config["SEARCH_INDEX_PROCS"] = _as_int("SEARCH_INDEX_PROCS", config["SEARCH_INDEX_PROCS"], minimum=1)
@@ -133,6 +136,8 @@ def _validate(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
     config["DATABASE_URL"] = normalise_database_url(str(config["DATABASE_URL"]))
     if not config["SEARCH_INDEX_DIR"]:
         config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
+    if not config["ATTACHMENT_DIR"]:
+        config["ATTACHMENT_DIR"] = str(instance / "attachments")
 
     base_url = str(config["BASE_URL"]).rstrip("/")
     if not base_url.startswith(("http://", "https://")):
@@ -152,6 +157,7 @@ def _validate(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
 
     _validate_oidc(config)
     _validate_oai(config)
+    _validate_smtp(config)
 
     level = str(config["LOG_LEVEL"]).upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -212,6 +218,18 @@ def _validate_oai(config: dict[str, Any]) -> None:
         mail_from = str(config["MAIL_FROM"])
         email = mail_from if ADDRESS.match(mail_from) else f"harmony@{host if '.' in host else host + '.invalid'}"
     config["OAI_ADMIN_EMAIL"] = email
+
+
+def _validate_smtp(config: dict[str, Any]) -> None:
+    from harmony.notifications.mailer import parse_smtp_url  # stdlib only: no import cycle
+
+    if config["SMTP_URL"]:
+        try:
+            parse_smtp_url(str(config["SMTP_URL"]))
+        except ValueError as error:
+            raise ConfigError(f"HARMONY_SMTP_URL is malformed: {error}") from None
+    else:
+        config["SMTP_URL"] = None  # an empty variable means: no SMTP, mails go to the log
 
 
 def _local_secret_key(instance: Path) -> str:

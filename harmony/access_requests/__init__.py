@@ -1,0 +1,1 @@
+"""Access requests: committees, the basket, proposals, reviews and votes, decision rules, the audit trail."""

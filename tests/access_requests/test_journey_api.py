@@ -1,0 +1,88 @@
+"""The whole road over the API: draft, submit, return, resubmit, review by two committees with
+different rules, a conflict of interest, a confirmed and an overridden decision, the combined outcome
+and an audit trail that verifies."""
+
+from __future__ import annotations
+
+from harmony import db
+from harmony.access_requests import audit
+from tests.access_requests.conftest import act, draft, review_act
+
+
+def test_a_proposal_for_two_committees_from_draft_to_decision(client, world):
+    created = draft(client, world)
+    pid = created["id"]
+    assert created["state"] == "draft" and created["actions"] == ["submit", "delete"]
+    assert {d["committee"] for d in created["datasets"]} == {"HOVON DAC", "EPLN DAC"}
+    assert created["problems"] == {}
+
+    assert act(client, world, "alice", pid, "submit").get_json()["state"] == "submitted"
+    returned = act(client, world, "olga", pid, "return", comment="Please describe the imputation model.")
+    assert returned.status_code == 200 and returned.get_json()["state"] == "returned"
+    patched = client.patch(f"/api/v1/requests/{pid}", json={"methods": "Cox regression; MICE with 20 imputations."},
+                           headers=world.headers("alice"))
+    assert patched.status_code == 200
+    assert act(client, world, "alice", pid, "resubmit").get_json()["state"] == "submitted"
+    sent = act(client, world, "olga", pid, "send-to-review").get_json()
+    assert sent["state"] == "under_review"
+    reviews = {r["committee"]: r["id"] for r in sent["reviews"]}
+
+    first, second = reviews["HOVON DAC"], reviews["EPLN DAC"]
+    assert review_act(client, world, "dave", first, "declare-conflict", comment="I co-authored the protocol.").status_code == 200
+    assert review_act(client, world, "dave", first, "vote", vote="approve").status_code == 403  # recused
+    assert review_act(client, world, "erin", first, "vote", vote="approve", comment="Sound plan.").status_code == 200
+    hidden = client.get(f"/api/v1/reviews/{first}", headers=world.headers("fay")).get_json()
+    assert "votes" not in hidden  # fay has not voted yet
+    assert review_act(client, world, "fay", first, "vote", vote="approve-with-conditions",
+                      comment="Only children under 18 in one model.").status_code == 200
+    seen = client.get(f"/api/v1/reviews/{first}", headers=world.headers("fay")).get_json()
+    assert {v["voter"] for v in seen["votes"]} == {"Erin", "Fay"}
+    chair_view = client.get(f"/api/v1/reviews/{first}", headers=world.headers("chris")).get_json()
+    assert chair_view["computed_outcome"] == "approved" and chair_view["tally"]["quorum_met"]
+    decided = review_act(client, world, "chris", first, "decide")
+    assert decided.status_code == 200, decided.get_json()
+    assert decided.get_json()["outcome"] == "approved"
+
+    assert review_act(client, world, "gus", second, "vote", vote="approve").status_code == 200
+    assert review_act(client, world, "hana", second, "vote", vote="reject", comment="Consent does not cover it.").status_code == 200
+    no_reason = review_act(client, world, "ivy", second, "decide", outcome="approved")
+    assert no_reason.status_code == 422 and "reason" in no_reason.get_json()["errors"]
+    override = review_act(client, world, "ivy", second, "decide", outcome="approved",
+                          reason="The consent form's section 4 covers secondary research.")
+    assert override.status_code == 200 and override.get_json()["overridden"] is True
+
+    final = client.get(f"/api/v1/requests/{pid}", headers=world.headers("alice")).get_json()
+    assert final["state"] == "decided" and final["outcome"] == "approved"
+    assert {d["outcome"] for d in final["datasets"]} == {"approved"}
+
+    events = client.get(f"/api/v1/requests/{pid}/events", headers=world.headers("olga")).get_json()["items"]
+    assert [e["action"] for e in events] == ["create", "submit", "return", "resubmit", "send-to-review",
+                                             "declare-conflict", "vote", "vote", "decide", "vote", "vote", "decide"]
+    assert events[3]["payload"]["changed"] == ["Methods and statistical analysis plan"]
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in zip(events, events[1:], strict=False))
+    applicant_view = client.get(f"/api/v1/requests/{pid}/events", headers=world.headers("alice")).get_json()["items"]
+    assert "vote" not in {e["action"] for e in applicant_view}  # single votes stay with the committees
+    with world.app.app_context():
+        assert list(audit.verify(db.session())) == []
+
+
+def test_a_stale_action_gets_409_and_changes_nothing(client, world):
+    pid = draft(client, world)["id"]
+    assert act(client, world, "alice", pid, "submit").status_code == 200
+    again = act(client, world, "alice", pid, "submit")
+    assert again.status_code == 409 and again.mimetype == "application/problem+json"
+    events = client.get(f"/api/v1/requests/{pid}/events", headers=world.headers("alice")).get_json()["items"]
+    assert [e["action"] for e in events] == ["create", "submit"]
+
+
+def test_submitting_lists_every_problem_at_once_and_keeps_the_draft(client, world):
+    response = client.post("/api/v1/requests", json={"title": "Only a title", "datasets": world.datasets[:1]},
+                           headers=world.headers("alice"))
+    pid = response.get_json()["id"]
+    refused = act(client, world, "alice", pid, "submit")
+    assert refused.status_code == 422
+    errors = refused.get_json()["errors"]
+    assert {"lay_summary", "abstract", "objectives", "methods", "purpose", "duration_months", "institution",
+            "data_security_plan"} <= set(errors)
+    kept = client.get(f"/api/v1/requests/{pid}", headers=world.headers("alice")).get_json()
+    assert kept["state"] == "draft" and kept["title"] == "Only a title"
