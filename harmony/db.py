@@ -11,12 +11,14 @@ copies can catch up from it after a crash.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app, g
+import click
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, String, TypeDecorator, event
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.orm import Session
@@ -109,10 +111,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's engine and close the context's session at teardown."""
+    """Create the app's engine and close the session at the end of each request and app context."""
     app.extensions[_ENGINE_KEY] = create_engine(
         app.config["DATABASE_URL"], sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
     )
+    app.teardown_request(_close_session)
     app.teardown_appcontext(_close_session)
 
 
@@ -120,19 +123,36 @@ def engine() -> Engine:
     return current_app.extensions[_ENGINE_KEY]
 
 
+def _owner() -> object:
+    """What a session belongs to: the command line invocation, else the request, else the app context.
+
+    One app context can outlive several requests or commands (a test that keeps a request context
+    pushed, as pytest-flask does, or the CLI runner inside it); each of them gets a session of its
+    own, since a session kept across them would go on reading the snapshot of its first transaction.
+    """
+    command = click.get_current_context(silent=True)  # thread-local: request threads have none
+    if command is not None:
+        return command
+    return request._get_current_object() if has_request_context() else g._get_current_object()
+
+
 def session() -> Session:
-    """The session of the current app context (a request or a CLI command)."""
-    current = g.get("_harmony_session")
-    if current is None:
-        current = Session(engine(), expire_on_commit=False)
-        g._harmony_session = current
+    """The session of the current request, command or app context."""
+    owner = _owner()
+    held = g.get("_harmony_session")
+    if held is not None and held[0]() is owner:
+        return held[1]
+    if held is not None:
+        held[1].close()
+    current = Session(engine(), expire_on_commit=False)
+    g._harmony_session = (weakref.ref(owner), current)
     return current
 
 
 def _close_session(_exc: BaseException | None) -> None:
-    current = g.pop("_harmony_session", None)
-    if current is not None:
-        current.close()
+    held = g.pop("_harmony_session", None)
+    if held is not None:
+        held[1].close()
 
 
 _LISTENERS_KEY = "harmony.db.change_listeners"

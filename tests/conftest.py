@@ -1,7 +1,8 @@
 """Real services for the tests: SQLite and a throwaway PostgreSQL, each migrated once per session.
 
 Every test that takes `app` runs once per database. Tests commit for real; the tables are
-emptied before each test. Set TEST_DATABASE_URL to use an existing PostgreSQL database instead
+emptied before each test. pytest-flask builds on the `app` fixture: its `client` is the app's test
+client, and it pushes a request context around each test that takes `app`. Set TEST_DATABASE_URL to use an existing PostgreSQL database instead
 of starting a server, and REQUIRE_POSTGRES=1 to fail (not skip) when none can be had.
 """
 
@@ -115,11 +116,6 @@ def app(database_url, dev_provider, tmp_path):
     yield application
     with application.app_context():
         db.engine().dispose()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -14,7 +14,13 @@ from sqlalchemy import ColumnElement, false, or_, select
 
 from harmony.access_requests import workflow
 from harmony.access_requests.models import (
-    CLOSED, DELETED, DRAFT, REVIEW_DECIDED, CoApplicant, Proposal, Review,
+    CLOSED,
+    DELETED,
+    DRAFT,
+    REVIEW_DECIDED,
+    CoApplicant,
+    Proposal,
+    Review,
 )
 from harmony.accounts.permissions import Principal
 

@@ -14,7 +14,14 @@ from harmony import clock, db
 from harmony.access_requests import audit, permissions, workflow
 from harmony.access_requests.content import ProposalContent
 from harmony.access_requests.models import (
-    DRAFT, BasketItem, CoApplicant, Proposal, ProposalDataset, Recusal, Review, Vote,
+    DRAFT,
+    BasketItem,
+    CoApplicant,
+    Proposal,
+    ProposalDataset,
+    Recusal,
+    Review,
+    Vote,
 )
 from harmony.access_requests.permissions import Standing
 from harmony.accounts.permissions import Principal

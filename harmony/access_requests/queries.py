@@ -17,8 +17,20 @@ from harmony.access_requests.actions import tally_of
 from harmony.access_requests.committees import members
 from harmony.access_requests.content import Requirement, dataset_objections, requirements, submission_problems
 from harmony.access_requests.models import (
-    CANCELLED, QUESTION, REVIEW_DECIDED, SUBMITTED, VOTING, Attachment, CoApplicant, Committee, Proposal,
-    ProposalEvent, Question, Recusal, Review, Vote,
+    CANCELLED,
+    QUESTION,
+    REVIEW_DECIDED,
+    SUBMITTED,
+    VOTING,
+    Attachment,
+    CoApplicant,
+    Committee,
+    Proposal,
+    ProposalEvent,
+    Question,
+    Recusal,
+    Review,
+    Vote,
 )
 from harmony.access_requests.permissions import Standing
 from harmony.access_requests.proposals import datasets_of, get_proposal, published_content, standing

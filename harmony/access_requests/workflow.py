@@ -11,7 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harmony.access_requests.models import (
-    CLOSED, DECIDED, DELETED, DRAFT, QUESTION, RETURNED, REVIEW_DECIDED, SUBMITTED, UNDER_REVIEW, VOTING, WITHDRAWN,
+    CLOSED,
+    DECIDED,
+    DELETED,
+    DRAFT,
+    QUESTION,
+    RETURNED,
+    REVIEW_DECIDED,
+    SUBMITTED,
+    UNDER_REVIEW,
+    VOTING,
+    WITHDRAWN,
 )
 
 # Relations a person can have to a proposal or a review.

@@ -1,0 +1,87 @@
+"""Co-applicants: invited by e-mail with a signed, expiring link, and joining once they have signed in."""
+
+from __future__ import annotations
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from pydantic import BaseModel, ConfigDict, EmailStr
+from sqlalchemy import select
+
+from harmony import clock, db
+from harmony.access_requests import audit
+from harmony.access_requests.models import DELETED, WITHDRAWN, CoApplicant, Proposal
+from harmony.access_requests.proposals import editable_proposal
+from harmony.accounts.permissions import Principal
+from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from harmony.notifications.services import mail_address
+
+INVITATION_SALT = "harmony-co-applicant-invitation"
+INVITATION_DAYS = 14
+MAX_CO_APPLICANTS = 20
+
+
+class InvitationInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: EmailStr
+
+
+def _invitations() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=INVITATION_SALT)
+
+
+def invite_co_applicant(principal: Principal, proposal_id: int, data: InvitationInput) -> CoApplicant:
+    """Invite someone by e-mail; they join by following the signed link within INVITATION_DAYS, signed in."""
+    email = str(data.email).lower()
+    with db.unit_of_work() as uow:
+        proposal, found = editable_proposal(uow.session, principal, proposal_id)
+        if not found.applicant:
+            raise PermissionDenied("Only the applicant can invite co-applicants.")
+        invited = uow.session.scalars(select(CoApplicant).where(CoApplicant.proposal_id == proposal_id)).all()
+        if any(person.email == email for person in invited):
+            raise ValidationError(fields={"email": [f"{email} is invited already."]})
+        if len(invited) >= MAX_CO_APPLICANTS:
+            raise ValidationError(fields={"email": [f"A proposal has at most {MAX_CO_APPLICANTS} co-applicants."]})
+        invitation = CoApplicant(proposal_id=proposal_id, email=email, invited_by=principal.user_id)
+        uow.session.add(invitation)
+        uow.session.flush()
+        token = _invitations().dumps({"invitation": invitation.id, "email": email})
+        locked = audit.lock(uow.session, proposal_id)
+        audit.append(uow.session, locked, actor_id=principal.user_id, actor_name=principal.display_name,
+                     action="invite", at=clock.now(), from_state=locked.state, to_state=locked.state,
+                     payload={"email": email})
+        title = proposal.content.get("title") or f"Proposal {proposal_id}"
+        mail_address(uow, email, "co-applicant-invited", subject=f"You are invited to join a proposal: {title}",
+                     summary=f"{principal.display_name} invites you to join the proposal \u201c{title}\u201d as a "
+                             f"co-applicant. The link works for {INVITATION_DAYS} days; sign in to accept.",
+                     link=f"/requests/invitations/{token}")
+    return invitation
+
+
+def accept_invitation(principal: Principal, token: str) -> Proposal:
+    """Join the proposal an invitation names, as the signed-in person (once; before it expires)."""
+    if not principal.is_authenticated:
+        raise PermissionDenied("Sign in to accept the invitation.")
+    try:
+        claims = _invitations().loads(token, max_age=INVITATION_DAYS * 86400)
+    except SignatureExpired:
+        raise ValidationError("This invitation has expired; ask the applicant to invite you again.") from None
+    except BadSignature:
+        raise NotFound("This invitation link is not valid.") from None
+    with db.unit_of_work() as uow:
+        invitation = uow.session.get(CoApplicant, claims.get("invitation"))
+        if invitation is None or invitation.email != claims.get("email"):
+            raise NotFound("This invitation was withdrawn.")
+        if invitation.accepted_at is not None:
+            if invitation.user_id == principal.user_id:
+                return uow.session.get(Proposal, invitation.proposal_id)
+            raise Conflict("This invitation was accepted by someone else already.")
+        locked = audit.lock(uow.session, invitation.proposal_id)
+        if locked.state in (DELETED, WITHDRAWN):
+            raise InvalidTransition("The proposal was withdrawn; the invitation no longer applies.")
+        if locked.applicant_id == principal.user_id:
+            raise ValidationError("You are the applicant of this proposal already.")
+        invitation.user_id, invitation.accepted_at = principal.user_id, clock.now()
+        audit.append(uow.session, locked, actor_id=principal.user_id, actor_name=principal.display_name,
+                     action="join", at=invitation.accepted_at, from_state=locked.state, to_state=locked.state,
+                     payload={"email": invitation.email})
+    return db.session().get(Proposal, invitation.proposal_id)
