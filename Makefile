@@ -43,4 +43,4 @@ lint: $(VENV)/.installed-test
 
 clean-demo:
 	rm -f instance/harmony.db instance/harmony.db-wal instance/harmony.db-shm
-	rm -rf instance/search-index
+	rm -rf instance/search-index instance/attachments

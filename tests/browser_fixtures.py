@@ -62,7 +62,8 @@ def live_server(database_url, dev_provider, tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     base_url = f"http://127.0.0.1:{port}"
-    app = make_app(database_url, BASE_URL=base_url, SEARCH_INDEX_DIR=str(tmp_path / "index"))
+    app = make_app(database_url, BASE_URL=base_url, SEARCH_INDEX_DIR=str(tmp_path / "index"),
+                   ATTACHMENT_DIR=str(tmp_path / "attachments"))
     with app.app_context():
         empty_tables()
     server = werkzeug.serving.make_server("127.0.0.1", port, app, threaded=True)

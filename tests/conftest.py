@@ -110,7 +110,8 @@ def empty_tables() -> None:
 def app(database_url, dev_provider, tmp_path):
     backend = database_url.split(":", 1)[0].split("+", 1)[0]
     _backend_counts[backend] += 1
-    application = make_app(database_url, SEARCH_INDEX_DIR=str(tmp_path / "index"))
+    application = make_app(database_url, SEARCH_INDEX_DIR=str(tmp_path / "index"),
+                           ATTACHMENT_DIR=str(tmp_path / "attachments"))
     with application.app_context():
         empty_tables()
     yield application

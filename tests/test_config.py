@@ -70,3 +70,17 @@ def test_command_line_stops_with_one_clear_line(tmp_path):
 def test_create_app_refuses_bad_config(tmp_path):
     with pytest.raises(ConfigError, match="HARMONY_DATABASE_URL"):
         create_app({"SECRET_KEY": "x" * 32, "DATABASE_URL": "oracle://x/y"})
+
+
+@pytest.mark.parametrize("url", ["http://mail.example.org", "smtp://mail.example.org:99999", "smtp://user@host",
+                                 "smtps://u:hunter2@host?starttls=1"])
+def test_malformed_smtp_url_names_the_variable(tmp_path, url):
+    with pytest.raises(ConfigError, match="HARMONY_SMTP_URL") as caught:
+        load_config(str(tmp_path), {"SECRET_KEY": "x" * 32, "SMTP_URL": url})
+    assert "hunter2" not in str(caught.value)  # the password never ends up in a log line
+
+
+def test_smtp_url_is_optional_and_checked(tmp_path):
+    assert load_config(str(tmp_path), {"SECRET_KEY": "x" * 32, "SMTP_URL": ""})["SMTP_URL"] is None
+    url = "smtps://harmony:secret@mail.example.org:465"
+    assert load_config(str(tmp_path), {"SECRET_KEY": "x" * 32, "SMTP_URL": url})["SMTP_URL"] == url

@@ -15,9 +15,11 @@ def load_demo(limit: int | None = None) -> Iterator[str]:
     """Load each part of the demo in turn, reporting what was done. `limit` caps the number of
     demo datasets (default: the app's DEMO_RECORD_LIMIT, else all), for quick tests."""
     from harmony.demo.catalog import load_catalog
+    from harmony.demo.requests import load_requests
 
     yield from load_personas()
     yield from load_catalog(limit)
+    yield from load_requests()
 
 
 def load_personas() -> Iterator[str]:

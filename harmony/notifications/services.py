@@ -25,12 +25,7 @@ def notify(uow: db.UnitOfWork, recipients: Iterable[User], kind: str, *, subject
            context: dict[str, Any] | None = None) -> None:
     """A notice on /notices and an outbox e-mail for each recipient (deduplicated by user id), written in
     `uow`'s transaction; the mails are delivered after commit (best effort) and otherwise by `harmony mail send`."""
-    if not KIND.match(kind):
-        raise ValueError(f"notification kind {kind!r} must be lower-case letters, digits, - and _")
-    if not link.startswith("/") or link.startswith("//"):
-        raise ValueError(f"link {link!r} must be a path on this site, such as /requests/12")
-    subject = " ".join(subject.split())[:300]  # one header line: no injected headers
-    url = current_app.config["BASE_URL"] + link
+    subject = _checked(kind, subject, link)
     mails: list[OutboxMail] = []
     seen: set[int] = set()
     for user in recipients:
@@ -39,16 +34,42 @@ def notify(uow: db.UnitOfWork, recipients: Iterable[User], kind: str, *, subject
         seen.add(user.id)
         uow.session.add(Notice(user_id=user.id, text=summary[:500], link=link, kind=kind))
         if user.email:
-            values = {**(context or {}), "recipient": user, "summary": summary, "url": url, "subject": subject,
-                      "notices_url": current_app.config["BASE_URL"] + "/notices"}
-            text, html = render_mail(kind, values)
-            mails.append(OutboxMail(user_id=user.id, to_address=user.email, subject=subject, body_text=text,
-                                    body_html=html, kind=kind))
-    if mails:
-        uow.session.add_all(mails)
-        uow.session.flush()
-        ids = [mail.id for mail in mails]
-        uow.after_commit(lambda: outbox.deliver_pending(ids))
+            mails.append(_mail(user.email, user, kind, subject, summary, link, context))
+    _queue(uow, mails)
+
+
+def mail_address(uow: db.UnitOfWork, address: str, kind: str, *, subject: str, summary: str, link: str,
+                 context: dict[str, Any] | None = None) -> None:
+    """An outbox e-mail to someone who may have no account yet (an invitation): no notice, `recipient` is None."""
+    subject = _checked(kind, subject, link)
+    _queue(uow, [_mail(address, None, kind, subject, summary, link, context)])
+
+
+def _checked(kind: str, subject: str, link: str) -> str:
+    if not KIND.match(kind):
+        raise ValueError(f"notification kind {kind!r} must be lower-case letters, digits, - and _")
+    if not link.startswith("/") or link.startswith("//"):
+        raise ValueError(f"link {link!r} must be a path on this site, such as /requests/12")
+    return " ".join(subject.split())[:300]  # one header line: no injected headers
+
+
+def _mail(address: str, user: User | None, kind: str, subject: str, summary: str, link: str,
+          context: dict[str, Any] | None) -> OutboxMail:
+    base_url = current_app.config["BASE_URL"]
+    values = {**(context or {}), "recipient": user, "summary": summary, "url": base_url + link, "subject": subject,
+              "notices_url": base_url + "/notices"}
+    text, html = render_mail(kind, values)
+    return OutboxMail(user_id=user.id if user else None, to_address=address, subject=subject, body_text=text,
+                      body_html=html, kind=kind)
+
+
+def _queue(uow: db.UnitOfWork, mails: list[OutboxMail]) -> None:
+    if not mails:
+        return
+    uow.session.add_all(mails)
+    uow.session.flush()
+    ids = [mail.id for mail in mails]
+    uow.after_commit(lambda: outbox.deliver_pending(ids))
 
 
 def render_mail(kind: str, values: dict[str, Any]) -> tuple[str, str]:
