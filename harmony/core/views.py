@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
+from harmony.access_requests.permissions import can_manage_committees, committees_of
 from harmony.accounts.current import principal
 from harmony.accounts.permissions import can_manage_roles
 from harmony.catalog.permissions import can_curate_anything
@@ -15,13 +16,23 @@ def _everyone(_principal) -> bool:
     return True
 
 
+def _committee_member(principal) -> bool:
+    return bool(committees_of(principal))
+
+
+def _screener(principal) -> bool:
+    return principal.is_coordinator or principal.is_admin
+
+
 # Navigation entries appear once the page behind them exists, to those the page is for.
 NAVIGATION = [
     ("Catalog", "search.search", _everyone),
     ("Requests", "access_requests.my_requests", _everyone),
-    ("Reviews", "access_requests.reviews", _everyone),
+    ("Reviews", "access_requests.reviews", _committee_member),
+    ("Screening", "access_requests.screening", _screener),
     ("Register", "access_requests.register", _everyone),
     ("Curate", "catalog.curate", can_curate_anything),
+    ("Committees", "access_requests.admin_committees", can_manage_committees),
     ("Roles", "accounts.admin_roles", can_manage_roles),
 ]
 
