@@ -70,7 +70,10 @@ def create_committee(actor: Principal, data: CommitteeInput) -> Committee:
     return committee
 
 
-def update_committee(actor: Principal, committee_id: int, data: CommitteeInput) -> Committee:
+def update_committee(actor: Principal, committee_id: int, data: CommitteeInput,
+                     governed: set[int] | None = None) -> Committee:
+    """Change the committee and, given `governed`, make it govern exactly those study groups (the groups
+    it lets go have no committee until another takes them) — all in one transaction."""
     _require_admin(actor)
     with db.unit_of_work() as uow:
         committee = uow.session.get(Committee, committee_id)
@@ -83,6 +86,9 @@ def update_committee(actor: Principal, committee_id: int, data: CommitteeInput) 
         committee.name, committee.rule, committee.quorum = data.name, data.rule, data.quorum
         committee.voting_days = data.voting_days
         _set_agreement(uow.session, committee, data.agreement)
+        for group in catalog.groups() if governed is not None else []:
+            if (group.id in governed) != (group.committee_id == committee_id):
+                catalog.set_group_committee(actor, group.id, committee_id if group.id in governed else None)
     return committee
 
 

@@ -222,11 +222,11 @@ def admin_committee(committee_id: int):
         form = forms.EditCommitteeForm()
         try:
             committees.update_committee(principal(), committee_id, parse(committees.CommitteeInput,
-                                                                           forms.committee_input(form)))
+                                                                           forms.committee_input(form)),
+                                        governed=set(form.groups.data or []))
         except ValidationError as error:
             status = _failed(form, error)
         else:
-            _govern(committee_id, groups, governed, set(form.groups.data or []))
             flash("The committee is saved.", "success")
             return redirect(url_for(".admin_committee", committee_id=committee_id))
     names = {other.id: other.name for other in committees.committees()}
@@ -237,12 +237,3 @@ def admin_committee(committee_id: int):
     return _render("committee_edit.html", status, committee=committee, form=form,
                    members=committees.members(committee_id), quorum_label=committees.quorum_label)
 
-
-def _govern(committee_id: int, groups: list, governed: set[int], chosen: set[int]) -> None:
-    """Move the chosen study groups to the committee; the groups it no longer governs have none until
-    another committee takes them."""
-    for group in groups:
-        if group.id in chosen and group.id not in governed:
-            committees.govern(principal(), committee_id, group.id)
-        elif group.id in governed and group.id not in chosen:
-            catalog.set_group_committee(principal(), group.id, None)
