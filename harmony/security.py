@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, g, request
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -24,7 +24,15 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+    app.before_request(_forget_cached_csrf_token)
     app.after_request(_add_security_headers)
+
+
+def _forget_cached_csrf_token() -> None:
+    """Flask-WTF caches the form token in `g`; where one app context serves several requests (a test
+    client that keeps its context, as pytest-flask's does), a token cached for another session must
+    not be rendered into this one's forms."""
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
 def _add_security_headers(response: Response) -> Response:

@@ -2,8 +2,11 @@
 
 Every test that takes `app` runs once per database. Tests commit for real; the tables are
 emptied before each test. pytest-flask builds on the `app` fixture: its `client` is the app's test
-client, and `config`, `accept_json` and the `options` marker work as it documents. Set TEST_DATABASE_URL to use an existing PostgreSQL database instead
-of starting a server, and REQUIRE_POSTGRES=1 to fail (not skip) when none can be had.
+client, and it keeps a request context pushed around each test that takes `app`, so `url_for` works
+in tests (harmony.db gives each request and command its own session all the same).
+
+Set TEST_DATABASE_URL to use an existing PostgreSQL database instead of starting a server, and
+REQUIRE_POSTGRES=1 to fail (not skip) when none can be had.
 """
 
 from __future__ import annotations
@@ -104,14 +107,6 @@ def empty_tables() -> None:
         else:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
-
-
-@pytest.fixture(autouse=True)
-def _push_request_context():
-    """Replaces pytest-flask's fixture of this name, which keeps one request context pushed around each
-    test: every test-client request would then share that context's `g` (and with it Flask-WTF's cached
-    CSRF token, so a second signed-in person posts the first one's token). Here each request gets its own
-    context, as in production; tests that need one push it themselves."""
 
 
 @pytest.fixture

@@ -276,6 +276,313 @@ PATHS: dict[str, Any] = {
 }
 
 
+# --- access requests: proposals, reviews, committees (harmony/access_requests/api.py) ----------
+
+PROPOSAL_ID = {"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1},
+               "description": "The proposal's id."}
+REVIEW_ID = {"name": "review_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1},
+             "description": "The review's id (one committee's review of one proposal)."}
+COMMITTEE_ID = {"name": "committee_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1},
+                "description": "The committee's id."}
+ATTACHMENT_ID = {"name": "attachment_id", "in": "path", "required": True,
+                 "schema": {"type": "integer", "minimum": 1}, "description": "The attachment's id."}
+_DATE_TIME = {"type": "string", "format": "date-time"}
+_NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _nullable_enum(values: Any) -> dict[str, Any]:
+    return {"enum": [*values, None]}
+
+
+def _action_parameter(table: dict[str, Any]) -> dict[str, Any]:
+    """The `{action}` path parameter: the names, the states they start from and who may run them,
+    all read from the workflow table (harmony/access_requests/workflow.py)."""
+    lines = []
+    for action in table.values():
+        to = f" → {action.to_state}" if action.to_state else " (the state stays)"
+        needs = "; needs `comment`" if action.needs_comment else ""
+        lines.append(f"- `{action.name}`: {action.label}. From {', '.join(sorted(action.from_states))}{to}; "
+                     f"by {', '.join(sorted(action.who))}{needs}.")
+    return {"name": "action", "in": "path", "required": True, "schema": {"enum": list(table)},
+            "description": "The action (an unknown name answers 404). The full table of who may do what in which "
+                           "state is docs/permissions.md.\n\n" + "\n".join(lines)}
+
+
+def _access_request_schemas() -> dict[str, Any]:
+    """Input schemas from the pydantic models the API validates with; output schemas by hand, with the
+    enumerations (states, actions, votes, rules, attachment kinds) read from the code."""
+    from harmony.access_requests import workflow
+    from harmony.access_requests.actions import ActionInput
+    from harmony.access_requests.committees import CommitteeInput
+    from harmony.access_requests.content import ATTACHMENT_KINDS, ProposalContent
+    from harmony.access_requests.models import (
+        APPROVED,
+        PARTIALLY_APPROVED,
+        PROPOSAL_STATES,
+        REJECTED,
+        REVIEW_STATES,
+        RULES,
+        VOTES,
+    )
+
+    models = _model_schemas(ProposalContent, ActionInput, CommitteeInput)
+    # The validators narrow these strings; say so in the schema (the values come from the code).
+    narrowed = {("ActionInput", "vote"): VOTES, ("ActionInput", "outcome"): (APPROVED, REJECTED)}
+    for (model, name), values in narrowed.items():
+        models[model]["properties"][name] = {**models[model]["properties"][name], "anyOf": [
+            {"enum": list(values)}, {"type": "null"}]}
+    models["CommitteeInput"]["properties"]["rule"] = {**models["CommitteeInput"]["properties"]["rule"],
+                                                      "enum": list(RULES)}
+    content = models["ProposalContent"]
+    datasets = {"type": "array", "items": {"type": "string", "examples": ["HM-000123"]}, "maxItems": 50,
+                "description": "The PIDs of the requested (published) datasets; on PATCH, the whole new list."}
+    models["ProposalCreate"] = {**content, "title": "ProposalCreate", "required": ["title"],
+                                "description": "A new draft: any fields of the form (a title at least) and the "
+                                               "requested datasets.",
+                                "properties": {**content["properties"], "datasets": datasets}}
+    models["ProposalPatch"] = {**content, "title": "ProposalPatch",
+                               "description": "The fields that changed (the others stay), and optionally the "
+                                              "datasets. Only while the proposal is a draft or returned.",
+                               "properties": {**content["properties"], "datasets": datasets}}
+    outcome = _nullable_enum((APPROVED, REJECTED, PARTIALLY_APPROVED))
+    review_outcome = _nullable_enum((APPROVED, REJECTED))
+    summary = {
+        "type": "object",
+        "required": ["id", "title", "state", "outcome", "url", "created_at", "updated_at", "submitted_at",
+                     "decided_at"],
+        "properties": {
+            "id": {"type": "integer"}, "title": _NULLABLE_STRING, "state": {"enum": list(PROPOSAL_STATES)},
+            "outcome": outcome, "url": {"type": "string", "format": "uri", "description": "The proposal's page."},
+            "created_at": _DATE_TIME, "updated_at": _DATE_TIME, "submitted_at": _NULLABLE_DATE_TIME,
+            "decided_at": _NULLABLE_DATE_TIME}}
+    proposal = {"allOf": [_ref("ProposalSummary"), {"type": "object", "required": [
+        "applicant", "content", "datasets", "reviews", "requirements", "attachments", "co_applicants",
+        "waiting_on", "actions"], "properties": {
+        "applicant": {"type": "object", "required": ["id", "display_name"], "properties": {
+            "id": {"type": "integer"}, "display_name": {"type": "string"}, "affiliation": _NULLABLE_STRING}},
+        "content": {"description": "Every field of the form, empty ones included.",
+                    "allOf": [_ref("ProposalContent")]},
+        "datasets": {"type": "array", "items": {"type": "object", "required": ["pid", "group", "outcome"],
+                                                "properties": {
+            "pid": {"type": "string"}, "title": _NULLABLE_STRING, "url": {"type": "string", "format": "uri"},
+            "group": {"type": "string"}, "committee": _NULLABLE_STRING, "outcome": review_outcome,
+            "data_use": _STRINGS, "objections": {**_STRINGS, "description": "Why the proposal's purpose does "
+                                                 "not fit the dataset's data-use conditions."}}}},
+        "reviews": {"type": "array", "items": {"type": "object", "required": ["id", "committee", "state"],
+                                               "properties": {
+            "id": {"type": "integer"}, "committee": {"type": "string"}, "state": {"enum": list(REVIEW_STATES)},
+            "deadline": _DATE_TIME, "outcome": review_outcome}}},
+        "requirements": {"type": "array", "description": "What the requested datasets' data-use conditions ask "
+                         "of the proposal.", "items": {"type": "object", "properties": {
+            "code": {"type": "string", "examples": ["DUO:0000021"]}, "shorthand": {"type": "string"},
+            "asks": {"type": "string"}, "field": {"type": "string"}, "datasets": _STRINGS}}},
+        "attachments": {"type": "array", "items": _ref("Attachment")},
+        "co_applicants": {"type": "array", "items": {"type": "object", "properties": {
+            "email": {"type": "string"}, "joined": {"type": "boolean"}}}},
+        "waiting_on": {"type": "object", "properties": {"who": {"type": "string"}, "for": {"type": "string"},
+                                                         "state_label": {"type": "string"}}},
+        "actions": {"type": "array", "items": {"enum": list(workflow.PROPOSAL_ACTIONS)},
+                    "description": "What the token's user may do now (POST …/actions/{action})."},
+        "problems": {"type": "object", "additionalProperties": _STRINGS,
+                     "description": "Applicants, while the proposal can be edited: what stops a submission, "
+                                    "by field (empty: ready to submit)."}}}]}
+    tally = {"type": "object", "required": ["rule", "eligible", "cast", "quorum_needed", "quorum_met", "summary"],
+             "properties": {
+        "rule": {"enum": list(RULES)}, "eligible": {"type": "integer", "description": "Members not recused."},
+        "cast": {"type": "integer"}, "approve": {"type": "integer", "description": "With conditions included."},
+        "with_conditions": {"type": "integer"}, "reject": {"type": "integer"}, "abstain": {"type": "integer"},
+        "quorum_needed": {"type": "integer"}, "quorum_met": {"type": "boolean"},
+        "advice": {**_nullable_enum((APPROVED, REJECTED)),
+                   "description": "chair-decides: what the votes would give by majority."},
+        "summary": {"type": "string"}}}
+    review = {"type": "object", "required": [
+        "id", "state", "deadline", "outcome", "overridden", "committee", "proposal", "datasets", "my_vote",
+        "recused", "recusals", "questions", "actions"], "properties": {
+        "id": {"type": "integer"}, "state": {"enum": list(REVIEW_STATES)}, "deadline": _DATE_TIME,
+        "opened_at": _NULLABLE_DATE_TIME, "closed_at": _NULLABLE_DATE_TIME, "outcome": review_outcome,
+        "overridden": {"type": "boolean", "description": "The chair chose another outcome than the computed one."},
+        "decision_reason": _NULLABLE_STRING, "decided_at": _NULLABLE_DATE_TIME,
+        "committee": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                                       "rule": {"enum": list(RULES)}, "quorum": {"type": "number"}}},
+        "proposal": _ref("ProposalSummary"), "datasets": _STRINGS,
+        "my_vote": {"type": ["object", "null"], "properties": {"vote": {"enum": list(VOTES)},
+                                                               "comment": _NULLABLE_STRING}},
+        "recused": {"type": "boolean"}, "recusals": {**_STRINGS, "description": "Who declared a conflict."},
+        "questions": {"type": "array", "items": {"type": "object", "properties": {
+            "text": {"type": "string"}, "asked_at": _DATE_TIME, "answer": _NULLABLE_STRING,
+            "answered_at": _NULLABLE_DATE_TIME}}},
+        "actions": {"type": "array", "items": {"enum": list(workflow.REVIEW_ACTIONS)}},
+        "votes": {"type": "array", "description": "Only once the token's user may see them: after their own vote "
+                  "or recusal, for the chair, coordinators and admins, and for everyone once voting is over.",
+                  "items": {"type": "object", "properties": {
+                      "voter": {"type": "string"}, "vote": {"enum": list(VOTES)}, "comment": _NULLABLE_STRING,
+                      "cast_at": _DATE_TIME}}},
+        "tally": {"description": "When the votes may be seen.", "allOf": [_ref("Tally")]},
+        "computed_outcome": {**review_outcome, "description": "What the committee's rule gives (when the votes "
+                             "may be seen)."}}}
+    queue_item = {"type": "object", "required": ["id", "state", "committee", "proposal"], "properties": {
+        "id": {"type": "integer"}, "state": {"enum": list(REVIEW_STATES)}, "deadline": _DATE_TIME,
+        "committee": {"type": "string"}, "proposal": _ref("ProposalSummary"),
+        "my_vote": _nullable_enum(VOTES), "recused": {"type": "boolean"}, "votes_cast": {"type": "integer"},
+        "outcome": review_outcome}}
+    event = {"type": "object", "required": ["seq", "actor", "action", "at", "hash", "prev_hash"], "properties": {
+        "seq": {"type": "integer", "minimum": 1}, "actor": {"type": "string"}, "actor_id": {"type": ["integer", "null"]},
+        "action": {"type": "string", "description": "A workflow action, or create, invite, join …"},
+        "at": _DATE_TIME, "from_state": _NULLABLE_STRING, "to_state": _NULLABLE_STRING,
+        "comment": _NULLABLE_STRING, "review": {"type": ["integer", "null"]}, "payload": {"type": "object"},
+        "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "prev_hash": {"type": "string", "description": "The previous event's hash: the chain `harmony audit "
+                      "verify` checks."}}}
+    attachment = {"type": "object", "required": ["id", "kind", "filename", "size", "sha256", "url"], "properties": {
+        "id": {"type": "integer"}, "kind": {"enum": list(ATTACHMENT_KINDS)},
+        "filename": {"type": "string", "description": "A safe name (no path), ending in .pdf."},
+        "size": {"type": "integer"}, "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "uploaded_at": _DATE_TIME, "url": {"type": "string", "description": "Where to download it in this API."}}}
+    committee = {"type": "object", "required": ["id", "name", "rule", "quorum", "voting_days", "groups"],
+                 "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "rule": {"enum": list(RULES)},
+        "quorum": {"type": "number", "description": "A number of votes (>= 1) or a fraction of the members "
+                                                    "who are not recused (< 1)."},
+        "voting_days": {"type": "integer"}, "agreement_version": {"type": ["integer", "null"]},
+        "groups": {**_STRINGS, "description": "The study groups it governs (acronyms)."},
+        "members": {"type": "array", "description": "Admins only.", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "display_name": {"type": "string"}, "email": _NULLABLE_STRING,
+            "role": {"enum": ["chair", "member"]}}}},
+        "agreement": {**_NULLABLE_STRING, "description": "Admins only: the current data access agreement."}}}
+
+    def listing(item: str, **extra: Any) -> dict[str, Any]:
+        return {"type": "object", "required": ["items", *extra],
+                "properties": {**extra, "items": {"type": "array", "items": _ref(item)}}}
+
+    count = {"type": "integer", "minimum": 0}
+    return {**models, "ProposalSummary": summary, "Proposal": proposal, "Tally": tally, "Review": review,
+            "ReviewQueueItem": queue_item, "Event": event, "Attachment": attachment, "Committee": committee,
+            "ProposalList": listing("ProposalSummary", total=count, page=count, per_page=count, pages=count),
+            "ReviewQueue": listing("ReviewQueueItem"), "EventList": listing("Event"),
+            "AttachmentList": listing("Attachment"), "CommitteeList": listing("Committee")}
+
+
+def _access_request_paths() -> dict[str, Any]:
+    from harmony.access_requests import workflow
+    from harmony.access_requests.content import ATTACHMENT_KINDS
+    from harmony.access_requests.models import PROPOSAL_STATES
+
+    proposal = _json(_ref("Proposal"), "The proposal as the token's user sees it, with what they may do now.")
+    return {
+        "/api/v1/requests": {
+            "get": {
+                "operationId": "listRequests", "tags": ["requests"], "security": BEARER,
+                "summary": "The proposals the token's user may see, newest activity first",
+                "description": "Applicants and co-applicants see their own (drafts included); coordinators and "
+                               "admins every submitted one; committee members those their committee reviews.",
+                "parameters": [
+                    {"name": "state", "in": "query", "style": "form", "explode": True,
+                     "schema": {"type": "array", "items": {"enum": list(PROPOSAL_STATES)}},
+                     "description": "Only these states (repeat for several)."},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                    {"name": "per_page", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}}],
+                "responses": {"200": _json(_ref("ProposalList"), "One page of proposals."), **_errors(401, 422)}},
+            "post": {
+                "operationId": "createRequest", "tags": ["requests"], "security": BEARER,
+                "summary": "Write a new draft proposal",
+                "requestBody": _body(_ref("ProposalCreate")),
+                "responses": {"201": {**proposal, "description": "The new draft.", "headers": LOCATION},
+                              **_errors(400, 401, 403, 415, 422)}},
+        },
+        "/api/v1/requests/{proposal_id}": {
+            "parameters": [PROPOSAL_ID],
+            "get": {"operationId": "getRequest", "tags": ["requests"], "security": BEARER, "summary": "A proposal",
+                    "responses": {"200": proposal, **_errors(401, 404)}},
+            "patch": {"operationId": "updateRequest", "tags": ["requests"], "security": BEARER,
+                      "summary": "Change fields of a draft or returned proposal (applicants)",
+                      "requestBody": _body(_ref("ProposalPatch")),
+                      "responses": {"200": proposal, **_errors(400, 401, 403, 404, 409, 415, 422)}},
+        },
+        "/api/v1/requests/{proposal_id}/actions/{action}": {
+            "parameters": [PROPOSAL_ID, _action_parameter(workflow.PROPOSAL_ACTIONS)],
+            "post": {
+                "operationId": "actOnRequest", "tags": ["requests"], "security": BEARER,
+                "summary": "Move the proposal: submit, return, send to review, answer, withdraw …",
+                "description": "Refused with 403 when the token's user stands in no relation the action names, "
+                               "with 409 when they do but the proposal's state does not allow it, with 404 when "
+                               "they may not see the proposal. Each action is one event in the audit trail.",
+                "requestBody": _body(_ref("ActionInput"), required=False),
+                "responses": {"200": proposal, **_errors(400, 401, 403, 404, 409, 415, 422)}}},
+        "/api/v1/requests/{proposal_id}/events": {"parameters": [PROPOSAL_ID], "get": {
+            "operationId": "listRequestEvents", "tags": ["requests"], "security": BEARER,
+            "summary": "The audit trail, as far as the token's user may follow it",
+            "description": "Applicants follow their proposal and each review's questions and decisions, not single "
+                           "votes; committee members their own committee's review; coordinators and admins all.",
+            "responses": {"200": _json(_ref("EventList"), "The events, oldest first."), **_errors(401, 404)}}},
+        "/api/v1/requests/{proposal_id}/attachments": {
+            "parameters": [PROPOSAL_ID],
+            "get": {"operationId": "listAttachments", "tags": ["requests"], "security": BEARER,
+                    "summary": "The proposal's attachments",
+                    "responses": {"200": _json(_ref("AttachmentList"), "The attachments."), **_errors(401, 404)}},
+            "post": {
+                "operationId": "uploadAttachment", "tags": ["requests"], "security": BEARER,
+                "summary": "Attach a PDF (applicants, while the proposal can be edited)",
+                "description": "PDF only (checked by content, not by name), at most ATTACHMENT_MAX_BYTES (10 MB by "
+                               "default). The file is stored under a random name; `filename` is a safe version "
+                               "of the name sent.",
+                "requestBody": {"required": True, "content": {"multipart/form-data": {
+                    "schema": {"type": "object", "required": ["file", "kind"], "properties": {
+                        "file": {"type": "string", "contentMediaType": "application/pdf"},
+                        "kind": {"enum": list(ATTACHMENT_KINDS)}}}}}},
+                "responses": {"201": _json(_ref("Attachment"), "The stored attachment.", headers=LOCATION),
+                              **_errors(400, 401, 403, 404, 409, 422)}},
+        },
+        "/api/v1/requests/{proposal_id}/attachments/{attachment_id}": {
+            "parameters": [PROPOSAL_ID, ATTACHMENT_ID],
+            "get": {"operationId": "downloadAttachment", "tags": ["requests"], "security": BEARER,
+                    "summary": "Download an attachment",
+                    "responses": {"200": {"description": "The PDF, as a download under its safe name.",
+                                          "content": {"application/pdf": {"schema": {
+                                              "type": "string", "contentMediaType": "application/pdf"}}}},
+                                  **_errors(401, 404)}}},
+        "/api/v1/reviews": {"get": {
+            "operationId": "listReviews", "tags": ["reviews"], "security": BEARER,
+            "summary": "The review queue of the token's user's committees, what needs them first",
+            "parameters": [{"name": "all", "in": "query", "schema": {"type": "boolean", "default": False},
+                            "description": "Also decided and cancelled reviews."}],
+            "responses": {"200": _json(_ref("ReviewQueue"), "The reviews."), **_errors(401)}}},
+        "/api/v1/reviews/{review_id}": {"parameters": [REVIEW_ID], "get": {
+            "operationId": "getReview", "tags": ["reviews"], "security": BEARER,
+            "summary": "One review: the committee members, coordinators and admins",
+            "responses": {"200": _json(_ref("Review"), "The review as the token's user sees it."),
+                          **_errors(401, 404)}}},
+        "/api/v1/reviews/{review_id}/actions/{action}": {
+            "parameters": [REVIEW_ID, _action_parameter(workflow.REVIEW_ACTIONS)],
+            "post": {
+                "operationId": "actOnReview", "tags": ["reviews"], "security": BEARER,
+                "summary": "Declare a conflict, vote, ask a question, close voting, decide",
+                "description": "`vote` needs `vote`; `decide` without `outcome` confirms the computed outcome, "
+                               "with an `outcome` other than the computed one it overrides it and needs a "
+                               "`reason`. Refused with 403 without a relation the action names (a recused member "
+                               "has none), with 409 in the wrong state, with 404 for a review the token's user "
+                               "may not see.",
+                "requestBody": _body(_ref("ActionInput"), required=False),
+                "responses": {"200": _json(_ref("Review"), "The review after the action."),
+                              **_errors(400, 401, 403, 404, 409, 415, 422)}}},
+        "/api/v1/committees": {
+            "get": {"operationId": "listCommittees", "tags": ["committees"], "security": BEARER_OPTIONAL,
+                    "summary": "The data access committees (with members and agreement, for admins)",
+                    "responses": {"200": _json(_ref("CommitteeList"), "Every committee."), **_errors(401)}},
+            "post": {"operationId": "createCommittee", "tags": ["committees"], "security": BEARER,
+                     "summary": "Admins: create a committee", "requestBody": _body(_ref("CommitteeInput")),
+                     "responses": {"201": _json(_ref("Committee"), "The new committee.", headers=LOCATION),
+                                   **_errors(400, 401, 403, 415, 422)}},
+        },
+        "/api/v1/committees/{committee_id}": {"parameters": [COMMITTEE_ID], "put": {
+            "operationId": "replaceCommittee", "tags": ["committees"], "security": BEARER,
+            "summary": "Admins: change a committee (a changed agreement becomes a new version)",
+            "requestBody": _body(_ref("CommitteeInput")),
+            "responses": {"200": _json(_ref("Committee"), "The changed committee."),
+                          **_errors(400, 401, 403, 404, 415, 422)}}},
+    }
+
+
 def document(base_url: str) -> dict[str, Any]:
     """The whole OpenAPI document for a deployment at `base_url`."""
     return {
@@ -284,16 +591,28 @@ def document(base_url: str) -> dict[str, Any]:
                                                                       "identifier": "Apache-2.0"},
                  "description": "The catalog of haematology trial datasets and its vocabularies. Reading what "
                                 "is public needs no token; writing needs `Authorization: Bearer <token>` (a "
-                                "personal API token). Every error is application/problem+json."},
+                                "personal API token). Every error is application/problem+json.\n\n"
+                                "Access requests (tags requests, reviews, committees) all need a token: "
+                                "researchers write proposals for datasets, the coordinator screens them, "
+                                "each committee that governs a requested dataset reviews and decides. "
+                                "Every move is `POST …/actions/{action}` with the action's name; who may run "
+                                "which action in which state is one table (docs/permissions.md). A proposal "
+                                "or review the token's user may not see answers 404, an action they may not "
+                                "run 403, an action the state does not allow 409."},
         "servers": [{"url": base_url}],
         "security": BEARER_OPTIONAL,
-        "tags": [{"name": name} for name in ("accounts", "datasets", "search", "groups", "vocabularies")],
-        "paths": PATHS,
+        "tags": [{"name": name} for name in ("accounts", "datasets", "search", "groups", "vocabularies")] + [
+            {"name": "requests", "description": "Proposals for access to datasets: drafts, actions, attachments, "
+                                                "the audit trail."},
+            {"name": "reviews", "description": "Committee reviews: conflicts of interest, votes, questions, "
+                                               "decisions."},
+            {"name": "committees", "description": "Data access committees, their rules and agreements."}],
+        "paths": {**PATHS, **_access_request_paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A personal API token, made on the account page or "
                                                           "with `harmony users token`."}},
-            "schemas": {**SCHEMAS, **_model_schemas(DatasetContent, GroupInput)},
+            "schemas": {**SCHEMAS, **_model_schemas(DatasetContent, GroupInput), **_access_request_schemas()},
             "responses": {f"E{code}": {"description": text, "content": {PROBLEM: {"schema": _ref("Problem")}}}
                           for code, text in ERRORS.items()},
         },
