@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request, send_file
 
-from harmony.access_requests import actions, attachments, committees, proposals, queries, rules
+from harmony.access_requests import actions, attachments, co_applicants, committees, proposals, queries, rules
 from harmony.access_requests.content import ProposalContent
 from harmony.access_requests.workflow import STATE_LABELS
 from harmony.accounts.current import principal, token_required
@@ -205,6 +205,17 @@ def request_action(proposal_id: int, action: str):
 @token_required
 def request_events(proposal_id: int):
     return jsonify({"items": [event_json(e) for e in queries.events_for(principal(), proposal_id)]})
+
+
+@requests_api.post("/requests/<int:proposal_id>/co-applicants")
+@token_required
+def invite_co_applicant(proposal_id: int):
+    proposals.get_proposal(principal(), proposal_id)
+    invited = co_applicants.invite_co_applicant(principal(), proposal_id,
+                                                parse(co_applicants.InvitationInput, json_body()))
+    response = jsonify({"email": invited.email, "joined": False})
+    response.status_code = 201
+    return response
 
 
 @requests_api.get("/requests/<int:proposal_id>/attachments")

@@ -533,6 +533,16 @@ def _access_request_paths() -> dict[str, Any]:
                 "responses": {"201": _json(_ref("Attachment"), "The stored attachment.", headers=LOCATION),
                               **_errors(400, 401, 403, 404, 409, 422)}},
         },
+        "/api/v1/requests/{proposal_id}/co-applicants": {"parameters": [PROPOSAL_ID], "post": {
+            "operationId": "inviteCoApplicant", "tags": ["requests"], "security": BEARER,
+            "summary": "Invite a co-applicant by e-mail (the applicant, while the proposal can be edited)",
+            "description": "The invitee gets an e-mail with a signed link, valid for 14 days; they join after "
+                           "signing in. The invitation is an event in the audit trail.",
+            "requestBody": _body({"type": "object", "required": ["email"], "additionalProperties": False,
+                                  "properties": {"email": {"type": "string", "format": "email"}}}),
+            "responses": {"201": _json({"type": "object", "properties": {
+                "email": {"type": "string"}, "joined": {"type": "boolean"}}}, "The invitation."),
+                **_errors(400, 401, 403, 404, 409, 415, 422)}}},
         "/api/v1/requests/{proposal_id}/attachments/{attachment_id}": {
             "parameters": [PROPOSAL_ID, ATTACHMENT_ID],
             "get": {"operationId": "downloadAttachment", "tags": ["requests"], "security": BEARER,

@@ -4,8 +4,13 @@ and an audit trail that verifies."""
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import select
+
 from harmony import db
-from harmony.access_requests import audit
+from harmony.access_requests import audit, co_applicants
+from harmony.errors import Conflict
+from harmony.notifications.models import OutboxMail
 from tests.access_requests.conftest import act, draft, review_act
 
 
@@ -87,3 +92,28 @@ def test_submitting_lists_every_problem_at_once_and_keeps_the_draft(client, worl
             "data_security_plan"} <= set(errors)
     kept = client.get(f"/api/v1/requests/{pid}", headers=world.headers("alice")).get_json()
     assert kept["state"] == "draft" and kept["title"] == "Only a title"
+
+
+def test_a_co_applicant_is_invited_by_mail_and_joins_with_the_link(client, world):
+    pid = draft(client, world)["id"]
+    invited = client.post(f"/api/v1/requests/{pid}/co-applicants", json={"email": "Bruno@Example.org"},
+                          headers=world.headers("alice"))
+    assert invited.status_code == 201 and invited.get_json() == {"email": "bruno@example.org", "joined": False}
+    again = client.post(f"/api/v1/requests/{pid}/co-applicants", json={"email": "bruno@example.org"},
+                        headers=world.headers("alice"))
+    assert again.status_code == 422 and "invited already" in again.get_json()["errors"]["email"][0]
+    assert client.get(f"/api/v1/requests/{pid}", headers=world.headers("bruno")).status_code == 404
+    by_bruno = client.post(f"/api/v1/requests/{pid}/co-applicants", json={"email": "x@example.org"},
+                           headers=world.headers("bruno"))
+    assert by_bruno.status_code == 404  # not his proposal (yet)
+    with world.app.app_context():
+        mail = db.session().scalar(select(OutboxMail).where(OutboxMail.to_address == "bruno@example.org"))
+        token = mail.body_text.split("/requests/invitations/", 1)[1].split()[0]
+        co_applicants.accept_invitation(world.principal("bruno"), token)
+        with pytest.raises(Conflict):  # the link is used up
+            co_applicants.accept_invitation(world.principal("erin"), token)
+    seen = client.get(f"/api/v1/requests/{pid}", headers=world.headers("bruno")).get_json()
+    assert seen["co_applicants"] == [{"email": "bruno@example.org", "joined": True}]
+    assert seen["actions"] == []  # only the applicant submits
+    events = client.get(f"/api/v1/requests/{pid}/events", headers=world.headers("alice")).get_json()["items"]
+    assert [e["action"] for e in events] == ["create", "invite", "join"]
