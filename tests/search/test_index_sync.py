@@ -155,10 +155,11 @@ def test_concurrent_writers_lose_nothing(app, another_app, seeded):
     assert set(expected(app).values()) == {503, 703}
 
 
-def test_reindex_while_searching(app, client, seeded):
+def test_reindex_while_searching(app, seeded):
     stop = threading.Event()
     seen: list[int] = []
     failures: list[str] = []
+    client = app.test_client()  # its own: pytest-flask's `client` keeps its context, which is this thread's
 
     def searching():
         while not stop.is_set():
