@@ -78,7 +78,7 @@ class CloseForm(FlaskForm):
 
 class DecideForm(FlaskForm):
     outcome = RadioField("Decision", id="decide-outcome", validate_choice=False)
-    reason = TextAreaField("Reason", id="decide-reason",
+    reason = TextAreaField("Reason for the decision", id="decide-reason",  # the conflict form has a "Reason" too
                            description="Needed when you override the computed outcome; recorded in the audit trail.")
 
     def offer(self, computed: str | None) -> None:

@@ -4,10 +4,9 @@ a proposal with what the reader may see. Workflow actions live in `actions`; att
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from harmony import clock, db
@@ -28,6 +27,7 @@ from harmony.accounts.permissions import Principal
 from harmony.catalog import services as catalog
 from harmony.catalog.models import PUBLISHED, Dataset
 from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from harmony.pagination import Page, paginate
 
 MAX_DATASETS = 50
 
@@ -216,20 +216,8 @@ def add_dataset(principal: Principal, proposal_id: int, pid: str) -> None:
 # --- lists ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[Proposal]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 def list_proposals(viewer: Principal, *, mine: bool = False, states: list[str] | None = None, page: int = 1,
-                   per_page: int = 25) -> Page:
+                   per_page: int = 25) -> Page[Proposal]:
     """Proposals the viewer may see (only their own with `mine`), newest activity first."""
     query = select(Proposal).where(permissions.visible_proposals(viewer))
     if mine:
@@ -237,7 +225,4 @@ def list_proposals(viewer: Principal, *, mine: bool = False, states: list[str] |
             select(CoApplicant.proposal_id).where(CoApplicant.user_id == viewer.user_id))))
     if states:
         query = query.where(Proposal.state.in_(states))
-    total = db.session().scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = db.session().scalars(query.order_by(Proposal.updated_at.desc(), Proposal.id.desc())
-                                 .offset((page - 1) * per_page).limit(per_page)).all()
-    return Page(list(items), total, page, per_page)
+    return paginate(query.order_by(Proposal.updated_at.desc(), Proposal.id.desc()), page, per_page)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -17,6 +16,7 @@ from harmony.accounts.permissions import Principal
 from harmony.errors import NotFound
 from harmony.notifications import outbox, permissions
 from harmony.notifications.models import Notice, OutboxMail
+from harmony.pagination import Page, paginate
 
 KIND = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")  # also a template name: no dots, no slashes
 
@@ -91,26 +91,10 @@ def unread_count(user_id: int | None) -> int:
     return db.session().scalar(query) or 0
 
 
-@dataclass(frozen=True)
-class NoticePage:
-    items: list[Notice]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def notices_for(principal: Principal, page: int, per_page: int = 25) -> NoticePage:
+def notices_for(principal: Principal, page: int, per_page: int = 25) -> Page[Notice]:
     """The principal's notices, newest first."""
-    page, per_page = max(1, page), max(1, min(per_page, 100))
-    visible = permissions.visible_notices(principal)
-    total = db.session().scalar(select(func.count()).select_from(Notice).where(visible)) or 0
-    query = (select(Notice).where(visible).order_by(Notice.created_at.desc(), Notice.id.desc())
-             .offset((page - 1) * per_page).limit(per_page))
-    return NoticePage(items=list(db.session().scalars(query)), total=total, page=page, per_page=per_page)
+    query = select(Notice).where(permissions.visible_notices(principal))
+    return paginate(query.order_by(Notice.created_at.desc(), Notice.id.desc()), page, per_page)
 
 
 def mark_read(principal: Principal, notice_id: int) -> None:
