@@ -51,8 +51,9 @@ def _submit(step: Step) -> None:
     if problems:
         raise ValidationError("The proposal cannot be submitted yet; every problem is listed.", problems)
     step.values["submitted_at"] = step.now
-    tell(step, coordinators(step.session), "proposal-submitted", "Proposal submitted for screening",
-          f"{step.actor.display_name} submitted a proposal; it waits for screening.", "/screening")
+    again = "resubmitted" if step.action.name == "resubmit" else "submitted"
+    tell(step, coordinators(step.session), "proposal-submitted", f"Proposal {again} for screening",
+         f"{step.actor.display_name} {again} the proposal; it waits for screening.", "/screening")
 
 
 def _snapshot(session: Session, proposal: Proposal) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def _resubmit(step: Step) -> None:
 def _return(step: Step) -> None:
     step.values["returned_content"] = _snapshot(step.session, step.proposal)
     tell(step, applicants(step.session, step.proposal), "proposal-returned", "Proposal returned for revision",
-          "The coordinator returned your proposal for revision.")
+          "The coordinator returned the proposal for revision.")
 
 
 def _send_to_review(step: Step) -> None:
@@ -91,7 +92,7 @@ def _send_to_review(step: Step) -> None:
         opened.append({"review": review.id, "committee": committee.name, "datasets": pids,
                        "deadline": review.deadline.isoformat()})
         tell(step, roster(committee_id), "review-opened", "A proposal to review",
-              f"{committee.name} is asked to review a proposal (datasets {', '.join(pids)}) by "
+              f"{committee.name} is asked to review the proposal (datasets {', '.join(pids)}) by "
               f"{review.deadline:%d %B %Y}.", f"/reviews/{review.id}")
     step.payload["reviews"] = opened
 
@@ -121,7 +122,7 @@ def _withdraw(step: Step) -> None:
     step.session.execute(update(Review).where(Review.proposal_id == step.proposal.id,
                                               Review.state.not_in((REVIEW_DECIDED, CANCELLED))).values(state=CANCELLED))
     tell(step, coordinators(step.session), "proposal-withdrawn", "Proposal withdrawn",
-          f"{step.actor.display_name} withdrew a proposal.")
+          f"{step.actor.display_name} withdrew the proposal.")
 
 
 PROPOSAL_HANDLERS: dict[str, Callable[[Step], None]] = {

@@ -106,8 +106,9 @@ def roster(committee_id: int, chairs_only: bool = False) -> list[User]:
 
 
 def tell(step: Step, users: list[User], kind: str, subject: str, summary: str, link: str | None = None) -> None:
+    """A notice and a mail about the step's proposal: both name it, so that a list of notices reads well."""
     title = step.proposal.content.get("title") or f"Proposal {step.proposal.id}"
-    notify(step.uow, users, kind, subject=f"{subject}: {title}"[:300], summary=summary,
+    notify(step.uow, users, kind, subject=f"{subject}: {title}"[:300], summary=f"“{title}”: {summary}",
            link=link or f"/requests/{step.proposal.id}", context={"proposal": step.proposal, "comment": step.data.comment})
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from harmony import db
 from harmony.access_requests import audit, co_applicants
 from harmony.errors import Conflict
-from harmony.notifications.models import OutboxMail
+from harmony.notifications.models import Notice, OutboxMail
 from tests.access_requests.conftest import act, draft, review_act
 
 
@@ -117,3 +117,21 @@ def test_a_co_applicant_is_invited_by_mail_and_joins_with_the_link(client, world
     assert seen["actions"] == []  # only the applicant submits
     events = client.get(f"/api/v1/requests/{pid}/events", headers=world.headers("alice")).get_json()["items"]
     assert [e["action"] for e in events] == ["create", "invite", "join"]
+
+
+def test_each_step_tells_the_people_who_act_next_naming_the_proposal(client, world):
+    pid = draft(client, world)["id"]
+    act(client, world, "alice", pid, "submit")
+    act(client, world, "olga", pid, "return", comment="Please add the funding.")
+    act(client, world, "alice", pid, "resubmit")
+    act(client, world, "olga", pid, "send-to-review")
+    with world.app.app_context():
+        notices = db.session().execute(select(Notice.user_id, Notice.text, Notice.link).order_by(Notice.id)).all()
+    told = [(user, text) for user, text, _link in notices]
+    users = world.users
+    title = "\u201cRelapse in AML across trials\u201d"
+    assert (users["olga"], f"{title}: Alice submitted the proposal; it waits for screening.") in told
+    assert (users["olga"], f"{title}: Alice resubmitted the proposal; it waits for screening.") in told
+    assert (users["alice"], f"{title}: The coordinator returned the proposal for revision.") in told
+    reviewers = {user for user, text, link in notices if link.startswith("/reviews/")}
+    assert reviewers == {users[s] for s in ("dave", "erin", "fay", "chris", "gus", "hana", "ivy")}
