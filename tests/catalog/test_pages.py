@@ -147,8 +147,9 @@ def test_group_page_lists_published_datasets_in_pages(app, client, world):
     assert "(26)" in first and first.count('class="dataset-item"') == 25
     for expected in ("Netherlands", 'href="https://hovon.nl"', "https://ror.org/056bs9f13", "A cooperative trial group."):
         assert expected in first
+    assert 'href="/groups/HOVON?page=2">Next<' in first
     second = text_of(client.get("/groups/HOVON?page=2"))
-    assert second.count('class="dataset-item"') == 1
+    assert second.count('class="dataset-item"') == 1 and 'aria-current="page">2<' in second
     assert client.get("/groups/HOVON?page=3").status_code == 404
     assert client.get("/groups/hovon").status_code == 301
     empty = text_of(client.get("/groups/GMALL"))
