@@ -27,7 +27,7 @@ from harmony.access_requests.models import (
     Vote,
 )
 from harmony.access_requests.steps import MIN_REASON, SYSTEM, Step, applicants, move_proposal, roster, tell
-from harmony.errors import ValidationError
+from harmony.errors import InvalidTransition, ValidationError
 
 # --- review actions -------------------------------------------------------------------------
 
@@ -79,6 +79,8 @@ def _ask_question(step: Step) -> None:
 
 
 def _close_voting(step: Step) -> None:
+    if step.actor is SYSTEM and step.now < step.review.deadline:
+        raise InvalidTransition("The voting deadline has not passed yet.")
     tally = tally_of(step.review, step.session)
     step.review.closed_at, step.review.computed_outcome = step.now, tally.outcome
     step.payload.update(tally=rules.describe(tally), computed_outcome=tally.outcome)
@@ -123,8 +125,9 @@ def _decide_proposal_when_complete(step: Step) -> None:
     if len(outcomes) < len(others):
         return
     combined = APPROVED if set(outcomes) == {APPROVED} else REJECTED if set(outcomes) == {REJECTED} else PARTIALLY_APPROVED
-    move_proposal(step, step.proposal.state, DECIDED, outcome=combined, decided_at=step.now)
-    step.payload["proposal"] = {"from": step.proposal.state, "to": DECIDED, "outcome": combined}
+    before = step.proposal.state  # read first: the ORM UPDATE below also sets step.proposal.state to decided
+    move_proposal(step, before, DECIDED, outcome=combined, decided_at=step.now)
+    step.payload["proposal"] = {"from": before, "to": DECIDED, "outcome": combined}
     tell(step, applicants(step.session, step.proposal), "proposal-decided", "Decision on your proposal",
           f"The committees have decided: {combined.replace('_', ' ')}. Read the decision letter.",
           f"/requests/{step.proposal.id}/decision")

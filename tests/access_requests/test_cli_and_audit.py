@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, text, update
 
 from harmony import clock, db
-from harmony.access_requests import audit
+from harmony.access_requests import actions, audit
 from harmony.access_requests.models import Committee, ProposalEvent, Review
 from harmony.catalog.models import StudyGroup
+from harmony.errors import InvalidTransition
 from tests import factories
 from tests.access_requests.conftest import act, draft
 
@@ -48,6 +50,8 @@ def test_tick_closes_voting_after_the_deadline_and_tells_the_chair(client, world
     reviews = act(client, world, "olga", pid, "send-to-review").get_json()["reviews"]
     runner = world.app.test_cli_runner()
     assert "0 overdue" in runner.invoke(args=["requests", "tick"]).output
+    with world.app.app_context(), pytest.raises(InvalidTransition, match="deadline has not passed"):
+        actions.act_on_review(actions.SYSTEM, reviews[0]["id"], "close-voting", actions.ActionInput())
     with world.app.app_context():
         latest = max(db.session().scalars(select(Review.deadline)))
     with clock.frozen(latest + timedelta(minutes=1)):
