@@ -26,6 +26,8 @@
   var timer = null;
   var latest = 0;
   var dirty = false;
+  var inflight = null;  // the autosave under way: a form submit waits for it, so it cannot land after
+  var submitting = false;
 
   function say(text) {
     if (status) { status.textContent = text; }
@@ -86,7 +88,7 @@
     body.delete("action");
     dirty = false;
     say("Saving…");
-    fetch(url, {method: "POST", body: body, credentials: "same-origin", headers: {"Accept": "application/json"}})
+    inflight = fetch(url, {method: "POST", body: body, credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (response) {
         return response.json().catch(function () { return null; }).then(function (result) {
           return {ok: response.ok, result: result};
@@ -104,7 +106,8 @@
       })
       .catch(function () {
         if (ticket === latest) { say("Not saved: no connection. Your text is still here; use “Save draft”."); }
-      });
+      })
+      .then(function () { if (ticket === latest) { inflight = null; } });
   }
 
   function later(event) {
@@ -116,7 +119,16 @@
 
   form.addEventListener("input", later);
   form.addEventListener("change", later);
-  form.addEventListener("submit", function () { window.clearTimeout(timer); dirty = false; });
+  form.addEventListener("submit", function (event) {
+    window.clearTimeout(timer);
+    dirty = false;
+    if (inflight && !submitting) {  // let the autosave finish first, then send the form as the person asked
+      event.preventDefault();
+      submitting = true;
+      var button = event.submitter;
+      inflight.then(function () { form.requestSubmit(button || undefined); });
+    }
+  });
   window.addEventListener("beforeunload", function (event) {
     if (dirty) {
       event.preventDefault();
