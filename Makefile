@@ -29,7 +29,7 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV_PY)
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	@export HARMONY_DEMO=1; \
+	@export HARMONY_DEMO=1 HARMONY_BASE_URL=$${HARMONY_BASE_URL:-http://$(HOST):$(PORT)}; \
 	$(VENV)/bin/harmony db upgrade && \
 	$(VENV)/bin/harmony demo load && \
 	exec $(VENV)/bin/harmony demo run --host $(HOST) --port $(PORT)
