@@ -26,8 +26,13 @@ class Page(Generic[Row]):
 
 
 def paginate(query: Select[Any], page: int, per_page: int) -> Page[Any]:
-    """Page `page` (from 1) of an ordered query; a page past the end is empty, not an error."""
+    """Page `page` (from 1) of an ordered query; a page past the end is empty, not an error. The items are
+    the rows' single entity, or tuples where the query selects several."""
     page, per_page = max(1, page), max(1, min(per_page, LARGEST_PAGE))
     total = db.session().scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    items = db.session().scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
-    return Page(list(items), total, page, per_page)
+    window = query.offset((page - 1) * per_page).limit(per_page)
+    if len(query.column_descriptions) > 1:
+        items = [tuple(row) for row in db.session().execute(window).all()]
+    else:
+        items = list(db.session().scalars(window).all())
+    return Page(items, total, page, per_page)

@@ -250,14 +250,23 @@ def download_attachment(proposal_id: int, attachment_id: int):
 # --- reviews --------------------------------------------------------------------------------
 
 
+def queue_item_json(item: queries.QueueItem) -> dict[str, Any]:
+    return {"id": item.review.id, "state": item.review.state, "deadline": _iso(item.review.deadline),
+            "committee": item.committee.name, "proposal": proposal_summary(item.proposal), "my_vote": item.my_vote,
+            "recused": item.recused, "votes_cast": item.votes_cast, "outcome": item.review.outcome}
+
+
 @requests_api.get("/reviews")
 @token_required
 def list_reviews():
-    items = queries.review_queue(principal(), include_done=request.args.get("all") in ("1", "true"))
-    return jsonify({"items": [{"id": item.review.id, "state": item.review.state, "deadline": _iso(item.review.deadline),
-                               "committee": item.committee.name, "proposal": proposal_summary(item.proposal),
-                               "my_vote": item.my_vote, "recused": item.recused, "votes_cast": item.votes_cast,
-                               "outcome": item.review.outcome} for item in items]})
+    """The open reviews of the caller's committees; with `all=1` also a page of the decided ones."""
+    body: dict[str, Any] = {"items": [queue_item_json(item) for item in queries.review_queue(principal())]}
+    if request.args.get("all") in ("1", "true"):
+        page, per_page = _page_args()
+        done = queries.reviews_done(principal(), page, per_page)
+        body["items"] += [queue_item_json(item) for item in done.items]
+        body.update(done_total=done.total, page=done.page, per_page=done.per_page, pages=done.pages)
+    return jsonify(body)
 
 
 @requests_api.get("/reviews/<int:review_id>")
@@ -269,7 +278,7 @@ def get_review(review_id: int):
 @requests_api.post("/reviews/<int:review_id>/actions/<action>")
 @token_required
 def review_action(review_id: int, action: str):
-    queries.review_detail(principal(), review_id)
+    queries.visible_review(principal(), review_id)  # 404 before the body is read
     data = parse(actions.ActionInput, json_body(optional=True))
     actions.act_on_review(principal(), review_id, action, data)
     return jsonify(review_json(queries.review_detail(principal(), review_id)))

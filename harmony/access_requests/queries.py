@@ -38,6 +38,7 @@ from harmony.accounts.models import User
 from harmony.accounts.permissions import Principal
 from harmony.catalog.models import PUBLISHED, Dataset, StudyGroup
 from harmony.errors import NotFound, PermissionDenied
+from harmony.pagination import Page, paginate
 
 
 @dataclass
@@ -147,7 +148,8 @@ class ReviewDetail:
         return [r for r in self.proposal.datasets if r.committee is not None and r.committee.id == self.committee.id]
 
 
-def review_detail(viewer: Principal, review_id: int) -> ReviewDetail:
+def visible_review(viewer: Principal, review_id: int) -> tuple[Review, Proposal, Standing]:
+    """The review, its proposal and the viewer's standing, if the viewer may see the review (404 otherwise)."""
     session = db.session()
     review = session.get(Review, review_id)
     if review is None:
@@ -156,6 +158,12 @@ def review_detail(viewer: Principal, review_id: int) -> ReviewDetail:
     found = standing(viewer, proposal)
     if not permissions.can_view_review(found, review):
         raise NotFound("No such review.")
+    return review, proposal, found
+
+
+def review_detail(viewer: Principal, review_id: int) -> ReviewDetail:
+    session = db.session()
+    review, proposal, found = visible_review(viewer, review_id)
     detail = proposal_detail(viewer, proposal.id)
     relations = permissions.review_relations(found, review)
     my_vote = session.scalar(select(Vote).where(Vote.review_id == review.id, Vote.user_id == viewer.user_id))
@@ -184,17 +192,14 @@ class QueueItem:
     votes_cast: int
 
 
-def review_queue(viewer: Principal, include_done: bool = False) -> list[QueueItem]:
-    """The reviews of the viewer's committees, the ones that need them first, by deadline."""
-    committees = permissions.committees_of(viewer)
-    if not committees:
-        return []
+def _reviews_of(committees: set[int]):
+    return (select(Review, Proposal, Committee).join(Proposal, Proposal.id == Review.proposal_id)
+            .join(Committee, Committee.id == Review.committee_id).where(Review.committee_id.in_(committees)))
+
+
+def _queue_items(viewer: Principal, rows) -> list[QueueItem]:
+    """Queue rows with the viewer's own vote or recusal and the number of votes, in three queries."""
     session = db.session()
-    query = (select(Review, Proposal, Committee).join(Proposal, Proposal.id == Review.proposal_id)
-             .join(Committee, Committee.id == Review.committee_id).where(Review.committee_id.in_(committees)))
-    if not include_done:
-        query = query.where(Review.state.not_in((REVIEW_DECIDED, CANCELLED)))
-    rows = session.execute(query.order_by(Review.deadline, Review.id)).all()
     ids = [review.id for review, _p, _c in rows]
     mine = dict(session.execute(select(Vote.review_id, Vote.vote).where(Vote.review_id.in_(ids),
                                                                          Vote.user_id == viewer.user_id)).all())
@@ -202,11 +207,31 @@ def review_queue(viewer: Principal, include_done: bool = False) -> list[QueueIte
                                                                   Recusal.user_id == viewer.user_id)))
     counts = dict(session.execute(select(Vote.review_id, func.count()).where(Vote.review_id.in_(ids))
                                   .group_by(Vote.review_id)).all())
-    items = [QueueItem(review, proposal, committee, mine.get(review.id), review.id in recused, counts.get(review.id, 0))
-             for review, proposal, committee in rows]
+    return [QueueItem(review, proposal, committee, mine.get(review.id), review.id in recused, counts.get(review.id, 0))
+            for review, proposal, committee in rows]
+
+
+def review_queue(viewer: Principal) -> list[QueueItem]:
+    """The open reviews of the viewer's committees: the ones that need them first, then by deadline."""
+    committees = permissions.committees_of(viewer)
+    if not committees:
+        return []
+    query = _reviews_of(committees).where(Review.state.not_in((REVIEW_DECIDED, CANCELLED)))
+    items = _queue_items(viewer, db.session().execute(query.order_by(Review.deadline, Review.id)).all())
     items.sort(key=lambda item: (item.review.state != VOTING or item.my_vote is not None or item.recused,
                                  item.review.deadline))
     return items
+
+
+def reviews_done(viewer: Principal, page: int = 1, per_page: int = 25) -> Page[QueueItem]:
+    """The decided and cancelled reviews of the viewer's committees, newest first, a page at a time
+    (they grow with the committee's history)."""
+    committees = permissions.committees_of(viewer)
+    if not committees:
+        return Page([], 0, 1, per_page)
+    query = _reviews_of(committees).where(Review.state.in_((REVIEW_DECIDED, CANCELLED)))
+    found = paginate(query.order_by(Review.opened_at.desc(), Review.id.desc()), page, per_page)
+    return Page(_queue_items(viewer, found.items), found.total, found.page, found.per_page)
 
 
 def screening_queue(viewer: Principal) -> list[tuple[Proposal, User]]:

@@ -458,8 +458,16 @@ def _access_request_schemas() -> dict[str, Any]:
     return {**models, "ProposalSummary": summary, "Proposal": proposal, "Tally": tally, "Review": review,
             "ReviewQueueItem": queue_item, "Event": event, "Attachment": attachment, "Committee": committee,
             "ProposalList": listing("ProposalSummary", total=count, page=count, per_page=count, pages=count),
-            "ReviewQueue": listing("ReviewQueueItem"), "EventList": listing("Event"),
+            "ReviewQueue": {**listing("ReviewQueueItem"), "description": "The open reviews; with `all=1` also one "
+                            "page of the decided and cancelled ones, and `done_total`, `page`, `per_page`, `pages` "
+                            "of those."},
+            "EventList": listing("Event"),
             "AttachmentList": listing("Attachment"), "CommitteeList": listing("Committee")}
+
+
+PAGE_PARAMETERS = [
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}}]
 
 
 def _access_request_paths() -> dict[str, Any]:
@@ -479,9 +487,7 @@ def _access_request_paths() -> dict[str, Any]:
                     {"name": "state", "in": "query", "style": "form", "explode": True,
                      "schema": {"type": "array", "items": {"enum": list(PROPOSAL_STATES)}},
                      "description": "Only these states (repeat for several)."},
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-                    {"name": "per_page", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}}],
+                    *PAGE_PARAMETERS],
                 "responses": {"200": _json(_ref("ProposalList"), "One page of proposals."), **_errors(401, 422)}},
             "post": {
                 "operationId": "createRequest", "tags": ["requests"], "security": BEARER,
@@ -555,8 +561,9 @@ def _access_request_paths() -> dict[str, Any]:
             "operationId": "listReviews", "tags": ["reviews"], "security": BEARER,
             "summary": "The review queue of the token's user's committees, what needs them first",
             "parameters": [{"name": "all", "in": "query", "schema": {"type": "boolean", "default": False},
-                            "description": "Also decided and cancelled reviews."}],
-            "responses": {"200": _json(_ref("ReviewQueue"), "The reviews."), **_errors(401)}}},
+                            "description": "Also decided and cancelled reviews, a page at a time, newest first."},
+                           *PAGE_PARAMETERS],
+            "responses": {"200": _json(_ref("ReviewQueue"), "The reviews."), **_errors(401, 422)}}},
         "/api/v1/reviews/{review_id}": {"parameters": [REVIEW_ID], "get": {
             "operationId": "getReview", "tags": ["reviews"], "security": BEARER,
             "summary": "One review: the committee members, coordinators and admins",

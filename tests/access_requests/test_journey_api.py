@@ -135,3 +135,20 @@ def test_each_step_tells_the_people_who_act_next_naming_the_proposal(client, wor
     assert (users["alice"], f"{title}: The coordinator returned the proposal for revision.") in told
     reviewers = {user for user, text, link in notices if link.startswith("/reviews/")}
     assert reviewers == {users[s] for s in ("dave", "erin", "fay", "chris", "gus", "hana", "ivy")}
+
+
+def test_reviews_done_come_a_page_at_a_time(client, world):
+    for _ in range(3):
+        pid = draft(client, world)["id"]
+        act(client, world, "alice", pid, "submit")
+        act(client, world, "olga", pid, "send-to-review")
+        act(client, world, "alice", pid, "withdraw")
+    open_only = client.get("/api/v1/reviews", headers=world.headers("chris")).get_json()
+    assert open_only == {"items": []}
+    first = client.get("/api/v1/reviews?all=1&per_page=2", headers=world.headers("chris")).get_json()
+    assert (first["done_total"], first["pages"], len(first["items"])) == (3, 2, 2)
+    last = client.get("/api/v1/reviews?all=1&per_page=2&page=2", headers=world.headers("chris")).get_json()
+    assert len(last["items"]) == 1 and {i["state"] for i in first["items"] + last["items"]} == {"cancelled"}
+    assert len({i["id"] for i in first["items"] + last["items"]}) == 3
+    page = client.get("/reviews?all=1&page=2")  # the page needs a signed-in person: a visitor is sent to sign in
+    assert page.status_code == 302

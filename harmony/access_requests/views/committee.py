@@ -63,10 +63,9 @@ def _failed(form, error: Exception) -> int:
 def reviews():
     viewer = principal()
     everything = request.args.get("all") in ("1", "true")
-    items = queries.review_queue(viewer, include_done=everything)
-    return _render("reviews.html", everything=everything, now=clock.now(),
-                   open_items=[item for item in items if item.review.state not in DONE_STATES],
-                   done_items=[item for item in items if item.review.state in DONE_STATES],
+    done = queries.reviews_done(viewer, request.args.get("page", 1, type=int)) if everything else None
+    return _render("reviews.html", everything=everything, now=clock.now(), open_items=queries.review_queue(viewer),
+                   done_items=done.items if done else [], done_page=done,
                    member=bool(permissions.committees_of(viewer)))
 
 
