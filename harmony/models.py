@@ -1,8 +1,18 @@
 """Every table of every package, imported in one place so that Alembic sees the whole schema."""
 
 from harmony.access_requests.models import (
-    Attachment, BasketItem, CoApplicant, Committee, CommitteeAgreement, Proposal, ProposalDataset, ProposalEvent,
-    Question, Recusal, Review, Vote,
+    Attachment,
+    BasketItem,
+    CoApplicant,
+    Committee,
+    CommitteeAgreement,
+    Proposal,
+    ProposalDataset,
+    ProposalEvent,
+    Question,
+    Recusal,
+    Review,
+    Vote,
 )
 from harmony.accounts.models import ApiToken, Identity, LoginState, RoleGrant, User, UserSession
 from harmony.catalog.models import Dataset, DatasetVersion, StudyGroup
