@@ -16,6 +16,7 @@ from harmony.access_requests.workflow import STATE_LABELS
 from harmony.accounts.current import principal, token_required
 from harmony.api import json_body, unauthorised
 from harmony.errors import MalformedBody, NotFound, ValidationError
+from harmony.pagination import LAST_PAGE_NUMBER
 from harmony.validation import parse
 
 requests_api = Blueprint("requests_api", __name__, url_prefix="/api/v1")
@@ -39,8 +40,8 @@ def _page_args() -> tuple[int, int]:
         page, per_page = int(request.args.get("page", 1)), int(request.args.get("per_page", 25))
     except ValueError:
         raise ValidationError(fields={"page": ["page and per_page are whole numbers"]}) from None
-    if page < 1 or not 1 <= per_page <= 100:
-        raise ValidationError(fields={"per_page": ["page starts at 1; per_page is 1 to 100"]})
+    if not 1 <= page <= LAST_PAGE_NUMBER or not 1 <= per_page <= 100:
+        raise ValidationError(fields={"per_page": [f"page is 1 to {LAST_PAGE_NUMBER}; per_page is 1 to 100"]})
     return page, per_page
 
 

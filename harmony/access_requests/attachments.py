@@ -43,25 +43,24 @@ def upload(principal: Principal, proposal_id: int, kind: str, stream: BinaryIO, 
     if kind not in ATTACHMENT_KINDS:
         raise ValidationError(fields={"kind": [f"choose one of {', '.join(ATTACHMENT_KINDS)}"]})
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-    with db.unit_of_work() as uow:
-        editable_proposal(uow.session, principal, proposal_id)
-        stored_name = secrets.token_hex(16) + ".pdf"
-        path = storage_dir() / stored_name
-        try:
+    stored_name = secrets.token_hex(16) + ".pdf"
+    path = storage_dir() / stored_name
+    try:
+        with db.unit_of_work() as uow:
+            editable_proposal(uow.session, principal, proposal_id)
             size, digest = _write_pdf(stream, path, limit)
             attachment = Attachment(proposal_id=proposal_id, kind=kind, filename=safe_filename(filename),
                                     stored_name=stored_name, size=size, sha256=digest, uploaded_by=principal.user_id)
             uow.session.add(attachment)
-            uow.session.flush()
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
+    except BaseException:  # refused, or the commit failed: no file without its row
+        path.unlink(missing_ok=True)
+        raise
     return attachment
 
 
 def _write_pdf(stream: BinaryIO, path: Path, limit: int) -> tuple[int, str]:
     head = stream.read(1024)
-    if PDF_MAGIC not in head:
+    if not head.lstrip(b"\x00\t\n\x0c\r ").startswith(PDF_MAGIC):
         raise ValidationError(fields={"file": ["Only PDF documents are accepted; this file is not a PDF."]})
     digest, size = hashlib.sha256(), 0
     with path.open("xb") as out:

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from harmony import clock, db
 from harmony.access_requests import audit
-from harmony.access_requests.models import DELETED, WITHDRAWN, CoApplicant, Proposal
+from harmony.access_requests.models import DRAFT, RETURNED, SUBMITTED, UNDER_REVIEW, CoApplicant, Proposal
 from harmony.access_requests.proposals import editable_proposal
+from harmony.accounts.models import User
 from harmony.accounts.permissions import Principal
 from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from harmony.notifications.services import mail_address
@@ -18,6 +19,7 @@ from harmony.notifications.services import mail_address
 INVITATION_SALT = "harmony-co-applicant-invitation"
 INVITATION_DAYS = 14
 MAX_CO_APPLICANTS = 20
+JOINABLE_STATES = (DRAFT, SUBMITTED, RETURNED, UNDER_REVIEW)  # before the decision
 
 
 class InvitationInput(BaseModel):
@@ -58,7 +60,8 @@ def invite_co_applicant(principal: Principal, proposal_id: int, data: Invitation
 
 
 def accept_invitation(principal: Principal, token: str) -> Proposal:
-    """Join the proposal an invitation names, as the signed-in person (once; before it expires)."""
+    """Join the proposal an invitation names: once, before it expires and before the decision, and only
+    as the person the invitation was sent to (a forwarded link must not become someone else's access)."""
     if not principal.is_authenticated:
         raise PermissionDenied("Sign in to accept the invitation.")
     try:
@@ -71,15 +74,21 @@ def accept_invitation(principal: Principal, token: str) -> Proposal:
         invitation = uow.session.get(CoApplicant, claims.get("invitation"))
         if invitation is None or invitation.email != claims.get("email"):
             raise NotFound("This invitation was withdrawn.")
-        if invitation.accepted_at is not None:
-            if invitation.user_id == principal.user_id:
-                return uow.session.get(Proposal, invitation.proposal_id)
-            raise Conflict("This invitation was accepted by someone else already.")
+        if invitation.accepted_at is not None and invitation.user_id == principal.user_id:
+            return uow.session.get(Proposal, invitation.proposal_id)  # followed the link twice
         locked = audit.lock(uow.session, invitation.proposal_id)
-        if locked.state in (DELETED, WITHDRAWN):
-            raise InvalidTransition("The proposal was withdrawn; the invitation no longer applies.")
+        uow.session.refresh(invitation)  # read again under the lock: two people cannot both take it
+        if invitation.accepted_at is not None:
+            raise Conflict("This invitation was accepted already.")
+        if locked.state not in JOINABLE_STATES:
+            raise InvalidTransition("The proposal is no longer open to new co-applicants.")
         if locked.applicant_id == principal.user_id:
             raise ValidationError("You are the applicant of this proposal already.")
+        email = (uow.session.get(User, principal.user_id).email or "").lower()
+        if email != invitation.email:
+            raise PermissionDenied(f"This invitation was sent to {invitation.email}, and you are signed in as "
+                                   f"{email or 'someone without an e-mail address'}. Sign in with that address, "
+                                   "or ask the applicant to invite yours.")
         invitation.user_id, invitation.accepted_at = principal.user_id, clock.now()
         audit.append(uow.session, locked, actor_id=principal.user_id, actor_name=principal.display_name,
                      action="join", at=invitation.accepted_at, from_state=locked.state, to_state=locked.state,

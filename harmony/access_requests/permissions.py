@@ -60,7 +60,8 @@ def proposal_relations(standing: Standing, proposal: Proposal) -> set[str]:
 
 
 def review_relations(standing: Standing, review: Review) -> set[str]:
-    """Member and chair count only for the review's own committee, and not once recused."""
+    """Member and chair count only for the review's own committee, and not once recused (a committee
+    whose chair is recused needs another chair appointed, as a role grant, to decide)."""
     relations = set()
     if review.id in standing.recused_reviews:
         return relations
@@ -105,6 +106,13 @@ def can_see_votes(standing: Standing, review: Review) -> bool:
     return review.id in standing.voted_reviews or review.id in standing.recused_reviews
 
 
+def can_see_recusal_reasons(standing: Standing, review: Review) -> bool:
+    """Why a member is recused is for the chair, coordinators and admins (the form says so) and the member;
+    the other members see only that they are."""
+    return (standing.chair_of(review.committee_id) or standing.principal.is_coordinator
+            or standing.principal.is_admin)
+
+
 def can_see_tally(standing: Standing, review: Review) -> bool:
     return can_see_votes(standing, review)
 
@@ -136,6 +144,10 @@ def visible_proposals(principal: Principal) -> ColumnElement[bool]:
     if committees:
         clauses.append(Proposal.id.in_(select(Review.proposal_id).where(Review.committee_id.in_(committees))))
     return (or_(*clauses)) & ((Proposal.state != DELETED) | (Proposal.applicant_id == principal.user_id))
+
+
+def can_screen(principal: Principal) -> bool:
+    return principal.is_coordinator or principal.is_admin
 
 
 def can_manage_committees(principal: Principal) -> bool:

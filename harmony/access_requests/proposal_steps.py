@@ -106,13 +106,15 @@ def _answer(step: Step) -> None:
     for review in waiting:
         question = step.session.scalar(select(Question).where(Question.review_id == review.id,
                                                               Question.answered_at.is_(None)))
+        deadline = review.deadline
         if question is not None:
             question.answer, question.answered_by, question.answered_at = step.data.comment, step.actor.user_id, step.now
+            deadline += step.now - question.asked_at  # the wait for the answer does not eat the voting time
         moved = step.session.execute(update(Review).where(Review.id == review.id, Review.state == QUESTION)
-                                     .values(state=VOTING)).rowcount
+                                     .values(state=VOTING, deadline=deadline)).rowcount
         if moved != 1:
             raise Conflict("The review changed meanwhile; reload it.")
-        answered.append(review.id)
+        answered.append({"review": review.id, "deadline": deadline.isoformat()})
         tell(step, roster(review.committee_id), "question-answered", "The applicant answered",
               "The applicant answered the committee's question; voting goes on.", f"/reviews/{review.id}")
     step.payload["reviews"] = answered

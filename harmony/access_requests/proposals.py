@@ -166,6 +166,13 @@ def editable_proposal(session: Session, principal: Principal, proposal_id: int) 
         raise PermissionDenied("Only the applicants can change the proposal.")
     if not permissions.can_edit_proposal(found, proposal):
         raise InvalidTransition(f"A proposal that is {workflow.STATE_LABELS[proposal.state].lower()} cannot be changed.")
+    # Compare-and-set that also takes the row: a submit committing meanwhile makes this a 409, so nothing
+    # (a field, a dataset, an attachment) changes on a proposal that has left the applicants' hands.
+    moved = session.execute(update(Proposal).where(Proposal.id == proposal_id,
+                                                   Proposal.state.in_(workflow.EDITABLE_STATES))
+                            .values(updated_at=clock.now())).rowcount
+    if moved != 1:
+        raise Conflict("The proposal changed state meanwhile; reload it.")
     return proposal, found
 
 

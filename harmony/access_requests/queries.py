@@ -142,6 +142,7 @@ class ReviewDetail:
     recusals: list[tuple[User, Recusal]]
     tally: rules.Tally | None
     roster: list[Any] = field(default_factory=list)
+    recusal_reasons: bool = False  # may the reader see why members are recused
 
     @property
     def datasets(self) -> list[RequestedDataset]:
@@ -179,7 +180,8 @@ def review_detail(viewer: Principal, review_id: int) -> ReviewDetail:
                         standing=found, actions=workflow.available(workflow.REVIEW_ACTIONS, review.state, relations),
                         my_vote=my_vote, recused=review.id in found.recused_reviews, votes=votes, recusals=recusals,
                         tally=tally_of(review) if permissions.can_see_tally(found, review) else None,
-                        roster=members(review.committee_id))
+                        roster=members(review.committee_id),
+                        recusal_reasons=permissions.can_see_recusal_reasons(found, review))
 
 
 @dataclass
@@ -236,7 +238,7 @@ def reviews_done(viewer: Principal, page: int = 1, per_page: int = 25) -> Page[Q
 
 def screening_queue(viewer: Principal) -> list[tuple[Proposal, User]]:
     """Submitted proposals waiting for the coordinator, oldest first."""
-    if not (viewer.is_coordinator or viewer.is_admin):
+    if not permissions.can_screen(viewer):
         raise PermissionDenied("The screening queue is for coordinators.")
     return [(proposal, user) for proposal, user in db.session().execute(
         select(Proposal, User).join(User, User.id == Proposal.applicant_id).where(Proposal.state == SUBMITTED)
@@ -250,5 +252,13 @@ def events_for(viewer: Principal, proposal_id: int) -> list[ProposalEvent]:
     reviews = {review.id: review for review in session.scalars(select(Review).where(Review.proposal_id == proposal.id))}
     events = session.scalars(select(ProposalEvent).where(ProposalEvent.proposal_id == proposal.id)
                              .order_by(ProposalEvent.seq)).all()
-    return [event for event in events
-            if permissions.can_see_event(found, event.action, reviews.get(event.review_id) if event.review_id else None)]
+    shown = []
+    for event in events:
+        review = reviews.get(event.review_id) if event.review_id else None
+        if not permissions.can_see_event(found, event.action, review):
+            continue
+        if (event.action == "declare-conflict" and event.actor_id != viewer.user_id
+                and not permissions.can_see_recusal_reasons(found, review)):
+            event = ProposalEvent.model_validate(event.model_dump() | {"comment": None})  # a copy, never saved
+        shown.append(event)
+    return shown

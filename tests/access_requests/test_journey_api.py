@@ -9,6 +9,9 @@ from sqlalchemy import select
 
 from harmony import db
 from harmony.access_requests import audit, co_applicants
+from harmony.access_requests.models import Review
+from harmony.accounts import services as accounts
+from harmony.accounts.services import COMMAND_LINE, RoleGrantInput
 from harmony.errors import Conflict
 from harmony.notifications.models import Notice, OutboxMail
 from tests.access_requests.conftest import act, draft, review_act
@@ -152,3 +155,74 @@ def test_reviews_done_come_a_page_at_a_time(client, world):
     assert len({i["id"] for i in first["items"] + last["items"]}) == 3
     page = client.get("/reviews?all=1&page=2")  # the page needs a signed-in person: a visitor is sent to sign in
     assert page.status_code == 302
+
+
+def test_when_the_chair_is_recused_a_newly_appointed_chair_decides(client, world):
+    pid = draft(client, world)["id"]
+    act(client, world, "alice", pid, "submit")
+    reviews = {r["committee"]: r["id"] for r in act(client, world, "olga", pid, "send-to-review").get_json()["reviews"]}
+    first = reviews["HOVON DAC"]
+    assert review_act(client, world, "chris", first, "declare-conflict", comment="I lead one of the trials.").status_code == 200
+    for member in ("dave", "erin"):
+        assert review_act(client, world, member, first, "vote", vote="approve").status_code == 200
+    assert review_act(client, world, "chris", first, "decide").status_code == 403  # recused: not the chair here
+    with world.app.app_context():
+        accounts.grant_role(COMMAND_LINE, RoleGrantInput(user_id=world.users["fay"], role="chair",
+                                                         scope_id=world.committees[0].id))
+    decided = review_act(client, world, "fay", first, "decide")
+    assert decided.status_code == 200 and decided.get_json()["outcome"] == "approved"
+
+
+def test_the_wait_for_an_answer_does_not_eat_the_voting_time(client, world):
+    from datetime import timedelta
+
+    from harmony import clock
+
+    pid = draft(client, world)["id"]
+    act(client, world, "alice", pid, "submit")
+    review = act(client, world, "olga", pid, "send-to-review").get_json()["reviews"][0]
+    with world.app.app_context():
+        deadline = db.session().get(Review, review["id"]).deadline
+    assert review_act(client, world, "chris", review["id"], "ask-question", comment="Which consent form?").status_code == 200
+    with clock.frozen(clock.now() + timedelta(days=20)):  # the deadline passes while the committee waits
+        assert "0 overdue" in world.app.test_cli_runner().invoke(args=["requests", "tick"]).output
+        assert act(client, world, "alice", pid, "answer", comment="The 2015 consent, section 4.").status_code == 200
+        with world.app.app_context():
+            extended = db.session().get(Review, review["id"]).deadline
+        assert timedelta(days=20) <= extended - deadline < timedelta(days=20, minutes=1)
+        assert "0 overdue" in world.app.test_cli_runner().invoke(args=["requests", "tick"]).output
+
+
+def test_huge_page_numbers_are_refused_or_clamped_not_errors(client, world):
+    huge = "99999999999999999999"
+    refused = client.get(f"/api/v1/requests?page={huge}", headers=world.headers("alice"))
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    with world.app.app_context():
+        from harmony.pagination import paginate
+
+        page = paginate(select(Review).order_by(Review.id), int(huge), 25)
+    assert page.items == [] and page.page == 10**6
+
+
+def test_a_file_is_a_pdf_only_when_it_starts_as_one(client, world):
+    from io import BytesIO
+
+    pid = draft(client, world)["id"]
+
+    def upload(data: bytes):
+        return client.post(f"/api/v1/requests/{pid}/attachments", headers=world.headers("alice"),
+                           data={"kind": "ethics-approval", "file": (BytesIO(data), "approval.pdf")})
+
+    assert upload(b"<html><script>alert(1)</script><!-- %PDF-1.4 --></html>").status_code == 422
+    assert upload(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").status_code == 201
+
+
+def test_the_screening_pages_are_for_coordinators(client, world):
+    from tests.identity import sign_in
+
+    pid = draft(client, world)["id"]
+    act(client, world, "alice", pid, "submit")
+    browser = world.app.test_client()
+    sign_in(browser, "zed")  # a researcher with no part in it
+    assert browser.get(f"/screening/{pid}").status_code == 403
+    assert browser.get("/screening").status_code == 403

@@ -479,20 +479,24 @@ def test_a_co_applicant_is_invited_and_joins(app, api, page_world, alice):
     refused = alice_client.post(f"/requests/{proposal_id}/co-applicants", data={"csrf_token": token,
                                                                                 "email": "not an address"})
     assert refused.status_code == 422 and marked_invalid(text_of(refused), "email")
+    address = "bruno@demo.harmony.example"  # what the development provider says bruno's address is
     invited = alice_client.post(f"/requests/{proposal_id}/co-applicants", data={"csrf_token": token,
-                                                                                "email": "bruno@example.org"})
+                                                                                "email": address})
     assert invited.status_code == 302
-    assert "bruno@example.org — invited" in text_of(alice_client.get(f"/requests/{proposal_id}"))
+    assert f"{address} — invited" in text_of(alice_client.get(f"/requests/{proposal_id}"))
     with app.app_context():
         mail = db.session().scalars(select(OutboxMail).where(OutboxMail.kind == "co-applicant-invited")).one()
     link = re.search(r"/requests/invitations/[A-Za-z0-9_.\-]+", mail.body_text).group(0)
+    erin, erin_token = person(app, "erin")  # a forwarded link does not let someone else in
+    forwarded = erin.post(link, data={"csrf_token": erin_token})
+    assert forwarded.status_code == 403 and f"sent to {address}" in text_of(forwarded)
     bruno, bruno_token = person(app, "bruno")
     assert bruno.get(f"/requests/{proposal_id}").status_code == 404
     assert "Accept the invitation" in text_of(bruno.get(link))
     joined = bruno.post(link, data={"csrf_token": bruno_token})
     assert joined.status_code == 302 and joined.headers["Location"].endswith(f"/requests/{proposal_id}")
     page = text_of(bruno.get(f"/requests/{proposal_id}"))
-    assert "bruno@example.org — joined" in page and buttons(page) == set()  # only the applicant submits
+    assert f"{address} — joined" in page and buttons(page) == set()  # only the applicant submits
 
 
 # --- in a browser -----------------------------------------------------------------------------

@@ -166,24 +166,31 @@ def test_a_member_of_the_other_committee_gets_404(people, reviewed):
     assert people("alice").get(f"/reviews/{hovon}").status_code == 404
 
 
-def test_a_recused_member_has_no_vote_form_and_cannot_vote(app, people, reviewed):
+def test_a_recused_member_has_no_vote_form_and_cannot_vote(app, api, page_world, people, reviewed):
     hovon = reviewed["HOVON DAC"]
-    unconfirmed = post(people("dave"), vote_path(hovon, "declare-conflict"), comment="I co-authored the protocol.")
+    unconfirmed = post(people("dave"), vote_path(hovon, "declare-conflict"), comment="My spouse leads trial 132.")
     assert unconfirmed.status_code == 422
     page = text_of(unconfirmed)
     assert 'id="conflict-confirm-error"' in page and "Tick the box to confirm" in page
-    assert "I co-authored the protocol." in page  # the reason is kept
+    assert "My spouse leads trial 132." in page  # the reason is kept
     assert f'action="{vote_path(hovon)}"' in page  # not recused: still a member who votes
 
-    declared = post(people("dave"), vote_path(hovon, "declare-conflict"), comment="I co-authored the protocol.",
+    declared = post(people("dave"), vote_path(hovon, "declare-conflict"), comment="My spouse leads trial 132.",
                     confirm="y")
     assert declared.status_code == 302
     page = text_of(people("dave").get(f"/reviews/{hovon}"))
     assert "You declared a conflict of interest" in page
     assert f'action="{vote_path(hovon)}"' not in page and 'name="vote"' not in page
     assert post(people("dave"), vote_path(hovon), vote="approve").status_code == 403
-    assert "I co-authored the protocol." in page  # he sees the votes (none yet) and the declared conflicts
-    assert "recused" in text_of(people("chris").get(f"/reviews/{hovon}"))
+    assert "My spouse leads trial 132." in page  # he sees the votes (none yet) and the declared conflicts
+    chair_page = text_of(people("chris").get(f"/reviews/{hovon}"))
+    assert "recused" in chair_page and "My spouse leads trial 132." in chair_page
+    review_act(api, page_world, "erin", hovon, "vote", vote="approve")  # erin now sees votes and recusals ...
+    erin_page = text_of(people("erin").get(f"/reviews/{hovon}"))
+    assert "Dave" in erin_page and "My spouse leads trial 132." not in erin_page  # ... but not why
+    erin_trail = api.get(f"/api/v1/requests/{reviewed['id']}/events", headers=page_world.headers("erin")).get_json()
+    conflict = next(e for e in erin_trail["items"] if e["action"] == "declare-conflict")
+    assert conflict["actor"].startswith("Dave") and conflict["comment"] is None
 
 
 def test_the_chair_sees_the_tally_and_a_member_who_has_not_voted_does_not(api, page_world, people, reviewed):

@@ -15,7 +15,7 @@ from harmony.access_requests.views import access_requests, editing, summaries, t
 from harmony.accounts.current import login_required, principal, safe_next
 from harmony.catalog import services as catalog
 from harmony.catalog import terms
-from harmony.errors import HarmonyError, NotFound, ValidationError
+from harmony.errors import Conflict, HarmonyError, InvalidTransition, NotFound, ValidationError
 from harmony.validation import parse
 
 PER_PAGE = 20
@@ -191,6 +191,10 @@ def request_action(proposal_id: int, action: str):
         actions.act_on_proposal(principal(), proposal_id, action, parse(actions.ActionInput, {"comment": comment}))
     except ValidationError as error:
         return _request_page(proposal_id, 422, error, action, comment)
+    except (InvalidTransition, Conflict) as error:  # someone acted meanwhile: say so, keep what was typed
+        kept = ValidationError(f"{error.detail} Nothing was changed; the page shows the proposal as it is now"
+                               + ("; your text is kept below." if comment else "."))
+        return _request_page(proposal_id, 409, kept, action, comment)
     flash(f"You {chosen.done}.", "success")
     if action == "delete":
         return redirect(url_for(".my_requests"))

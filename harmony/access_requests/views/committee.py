@@ -144,6 +144,8 @@ def screening():
 @access_requests.get("/screening/<int:proposal_id>")
 @login_required
 def screening_proposal(proposal_id: int):
+    if not permissions.can_screen(principal()):
+        raise PermissionDenied("Screening is for coordinators.")
     return _screening_page(queries.proposal_detail(principal(), proposal_id))
 
 
