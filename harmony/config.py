@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "VISA_KEY_FILE": None,
     "ATTACHMENT_DIR": None,  # default: instance/attachments (outside the web root)
     "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+    "SCREENING_DAYS": 5,  # a submitted proposal waiting longer for screening is overdue (/dashboard)
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     "PROXY_COUNT": 0,  # reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     "LOG_LEVEL": "INFO",
@@ -128,6 +129,7 @@ def _validate(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
     config["OAI_PAGE_SIZE"] = _as_int("OAI_PAGE_SIZE", config["OAI_PAGE_SIZE"], minimum=1)
     config["SEARCH_INDEX_PROCS"] = _as_int("SEARCH_INDEX_PROCS", config["SEARCH_INDEX_PROCS"], minimum=1)
     config["SEARCH_GAP_TIMEOUT"] = _as_int("SEARCH_GAP_TIMEOUT", config["SEARCH_GAP_TIMEOUT"], minimum=1)
+    config["SCREENING_DAYS"] = _as_int("SCREENING_DAYS", config["SCREENING_DAYS"], minimum=1)
 
     instance = Path(instance_path)
     if not config["DATABASE_URL"]:

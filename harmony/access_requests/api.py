@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request, send_file
 
-from harmony.access_requests import actions, attachments, co_applicants, committees, proposals, queries, rules
+from harmony.access_requests import actions, attachments, co_applicants, committees, proposals, queries, register, rules
 from harmony.access_requests.content import ProposalContent
 from harmony.access_requests.workflow import STATE_LABELS
 from harmony.accounts.current import principal, token_required
@@ -285,6 +285,19 @@ def review_action(review_id: int, action: str):
     return jsonify(review_json(queries.review_detail(principal(), review_id)))
 
 
+# --- statistics -----------------------------------------------------------------------------
+
+
+@requests_api.get("/stats/requests")
+@token_required
+def request_stats():
+    """The coordinators' dashboard numbers (coordinators and admins; 422 on a bad `period`)."""
+    from harmony.access_requests import stats
+
+    period = stats.parse_period(request.args.get("period"))
+    return jsonify(stats.as_json(stats.request_stats(principal(), period)))
+
+
 # --- committees -----------------------------------------------------------------------------
 
 
@@ -309,3 +322,21 @@ def create_committee():
 def replace_committee(committee_id: int):
     changed = committees.update_committee(principal(), committee_id, parse(committees.CommitteeInput, json_body()))
     return jsonify(committee_json(changed, True))
+
+
+# --- the public register ------------------------------------------------------------------
+
+
+@requests_api.get("/register")
+def register_api():
+    """The approved projects, newest decision first; no token needed (harmony.access_requests.register)."""
+    page, per_page = _page_args()
+    found = register.register(request.args.get("q", ""), page, per_page)
+    return jsonify({"items": [{
+        "id": e.id, "title": e.title, "lay_summary": e.lay_summary, "applicant": e.applicant,
+        "institution": e.institution, "outcome": e.outcome, "decided_at": _iso(e.decided_at),
+        "grant_period": e.grant_period, "committees": e.committees,
+        "datasets": [{"pid": d.pid, "title": d.title, "url": _url(f"/datasets/{d.pid}")} for d in e.datasets],
+        "publications": [{"title": p.title, "url": p.url} for p in e.publications],
+        "url": _url(f"/register#project-{e.id}")} for e in found.items],
+        "total": found.total, "page": found.page, "per_page": found.per_page, "pages": found.pages})

@@ -462,7 +462,23 @@ def _access_request_schemas() -> dict[str, Any]:
                             "page of the decided and cancelled ones, and `done_total`, `page`, `per_page`, `pages` "
                             "of those."},
             "EventList": listing("Event"),
-            "AttachmentList": listing("Attachment"), "CommitteeList": listing("Committee")}
+            "AttachmentList": listing("Attachment"), "CommitteeList": listing("Committee"),
+            "RegisterEntry": _register_entry()}
+
+
+def _register_entry() -> dict[str, Any]:
+    """One approved project in the public register."""
+    text = {"type": "string"}
+    return {"type": "object", "required": ["id", "title", "applicant", "datasets", "committees", "grant_period"],
+            "properties": {
+        "id": {"type": "integer"}, "title": text, "lay_summary": text, "applicant": text, "institution": text,
+        "outcome": {"enum": ["approved", "partially_approved"]}, "decided_at": _DATE_TIME,
+        "grant_period": {**text, "description": "When access starts and ends, in words."},
+        "committees": _STRINGS, "url": text,
+        "datasets": {"type": "array", "description": "Only the approved datasets.", "items": {
+            "type": "object", "properties": {"pid": text, "title": text, "url": text}}},
+        "publications": {"type": "array", "description": "Publications the applicant reports.", "items": {
+            "type": "object", "properties": {"title": text, "url": _NULLABLE_STRING}}}}}
 
 
 PAGE_PARAMETERS = [
@@ -582,6 +598,34 @@ def _access_request_paths() -> dict[str, Any]:
                 "requestBody": _body(_ref("ActionInput"), required=False),
                 "responses": {"200": _json(_ref("Review"), "The review after the action."),
                               **_errors(400, 401, 403, 404, 409, 415, 422)}}},
+        "/api/v1/stats/requests": {"get": {
+            "operationId": "getRequestStats", "tags": ["requests"], "security": BEARER,
+            "summary": "Coordinators and admins: proposals per state, time in state, overdue items",
+            "description": "The numbers of the /dashboard page. `counts` are now; `time_in_state` holds the median "
+                           "and 90th percentile (days) of the stays, from the audit trail, that ended in the last "
+                           "`period` days or go on now; `overdue` lists voting past its deadline, proposals waiting "
+                           "for screening longer than HARMONY_SCREENING_DAYS and unanswered questions, each with "
+                           "whom it waits on.",
+            "parameters": [{"name": "period", "in": "query", "description": "Days to look back (default 90).",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 3650, "default": 90}}],
+            "responses": {"200": _json({"type": "object", "required": [
+                "period_days", "from", "to", "screening_days", "counts", "time_in_state", "overdue"], "properties": {
+                "period_days": {"type": "integer"}, "from": {"type": "string", "format": "date-time"},
+                "to": {"type": "string", "format": "date-time"}, "screening_days": {"type": "integer"},
+                "counts": {"type": "array", "items": {"type": "object", "properties": {
+                    "kind": {"enum": ["proposal", "review"]}, "state": {"type": "string"},
+                    "count": {"type": "integer"}}}},
+                "time_in_state": {"type": "array", "items": {"type": "object", "properties": {
+                    "kind": {"enum": ["proposal", "review"]}, "state": {"type": "string"},
+                    "stays": {"type": "integer"}, "median_days": {"type": ["number", "null"]},
+                    "p90_days": {"type": ["number", "null"]}}}},
+                "overdue": {"type": "array", "items": {"type": "object", "properties": {
+                    "reason": {"enum": ["voting-deadline", "screening", "question"]},
+                    "proposal_id": {"type": "integer"}, "title": {"type": "string"},
+                    "review_id": {"type": ["integer", "null"]}, "committee": {"type": ["string", "null"]},
+                    "since": {"type": "string", "format": "date-time"}, "days": {"type": "number"},
+                    "waiting_on": {"type": "array", "items": {"type": "string"}}}}}}},
+                "The dashboard's numbers."), **_errors(401, 403, 422)}}},
         "/api/v1/committees": {
             "get": {"operationId": "listCommittees", "tags": ["committees"], "security": BEARER_OPTIONAL,
                     "summary": "The data access committees (with members and agreement, for admins)",
@@ -591,6 +635,20 @@ def _access_request_paths() -> dict[str, Any]:
                      "responses": {"201": _json(_ref("Committee"), "The new committee.", headers=LOCATION),
                                    **_errors(400, 401, 403, 415, 422)}},
         },
+        "/api/v1/register": {"get": {
+            "operationId": "getRegister", "tags": ["requests"], "security": BEARER_OPTIONAL,
+            "summary": "The public register of approved projects, newest decision first",
+            "description": "Only proposals decided as approved or partially approved, with only their approved "
+                           "datasets, and only the register's fields. No token needed.",
+            "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"},
+                            "description": "Words the title, lay summary, institution or applicant's name "
+                                           "all contain."}, *PAGE_PARAMETERS],
+            "responses": {"200": _json({"type": "object", "required": ["items", "total", "page", "per_page", "pages"],
+                                        "properties": {"items": {"type": "array", "items": _ref("RegisterEntry")},
+                                                       "total": {"type": "integer"}, "page": {"type": "integer"},
+                                                       "per_page": {"type": "integer"},
+                                                       "pages": {"type": "integer"}}},
+                                       "One page of approved projects."), **_errors(401, 422)}}},
         "/api/v1/committees/{committee_id}": {"parameters": [COMMITTEE_ID], "put": {
             "operationId": "replaceCommittee", "tags": ["committees"], "security": BEARER,
             "summary": "Admins: change a committee (a changed agreement becomes a new version)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
-from harmony.access_requests.permissions import can_manage_committees, committees_of
+from harmony.access_requests.permissions import can_manage_committees, can_screen, committees_of
 from harmony.accounts.current import principal
 from harmony.accounts.permissions import can_manage_roles
 from harmony.catalog.permissions import can_curate_anything
@@ -30,6 +30,7 @@ NAVIGATION = [
     ("Requests", "access_requests.my_requests", _everyone),
     ("Reviews", "access_requests.reviews", _committee_member),
     ("Screening", "access_requests.screening", _screener),
+    ("Dashboard", "access_requests.dashboard", can_screen),
     ("Register", "access_requests.register", _everyone),
     ("Curate", "catalog.curate", can_curate_anything),
     ("Committees", "access_requests.admin_committees", can_manage_committees),

@@ -11,4 +11,4 @@ from flask import Blueprint
 
 access_requests = Blueprint("access_requests", __name__)
 
-from harmony.access_requests.views import applicant, committee  # noqa: E402,F401  (routes register on import)
+from harmony.access_requests.views import applicant, committee, dashboard, register  # noqa: E402,F401  (routes register on import)
