@@ -56,6 +56,13 @@ def test_bad_number_names_the_variable(tmp_path):
         load_config(str(tmp_path), {"SECRET_KEY": "x" * 32, "MAX_CONTENT_LENGTH": "lots"})
 
 
+@pytest.mark.parametrize(("key", "value"), [("SCREENING_DAYS", "0"), ("SCREENING_DAYS", "a week"),
+                                            ("ATTACHMENT_MAX_BYTES", "-1")])
+def test_access_request_numbers_are_checked(tmp_path, key, value):
+    with pytest.raises(ConfigError, match=f"HARMONY_{key}"):
+        load_config(str(tmp_path), {"SECRET_KEY": "x" * 32, key: value})
+
+
 def test_command_line_stops_with_one_clear_line(tmp_path):
     env = clean_env(HARMONY_DATABASE_URL=f"sqlite:///{tmp_path}/h.db")
     result = subprocess.run(
