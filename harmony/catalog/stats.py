@@ -45,7 +45,7 @@ def _categories(content: dict[str, Any]) -> set[str]:
     return found or {NOT_STATED}
 
 
-def _population(content: dict[str, Any]) -> set[str]:
+def population_of(content: dict[str, Any]) -> set[str]:
     return {terms.POPULATIONS.get(content.get("population") or "", NOT_STATED)}
 
 
@@ -54,8 +54,8 @@ def _countries(content: dict[str, Any]) -> set[str]:
     return names or {NOT_STATED}
 
 
-def _bars(contents: Iterable[dict[str, Any]], keys: Callable[[dict[str, Any]], set[str]]) -> list[Bar]:
-    """Bars by patients, then datasets, largest first; "Not stated" last."""
+def bars(contents: Iterable[dict[str, Any]], keys: Callable[[dict[str, Any]], set[str]]) -> list[Bar]:
+    """Bars by patients, then datasets, largest first; "Not stated" last (also the request basket's breakdowns)."""
     bars: dict[str, Bar] = {}
     for content in contents:
         for key in keys(content):
@@ -72,7 +72,7 @@ def catalog_stats() -> CatalogStats:
         datasets=len(published),
         groups=len({dataset.group_id for dataset, _ in published}),
         patients=sum(content.get("n_patients") or 0 for content in contents),
-        by_category=_bars(contents, _categories),
-        by_population=_bars(contents, _population),
-        by_country=_bars(contents, _countries),
+        by_category=bars(contents, _categories),
+        by_population=bars(contents, population_of),
+        by_country=bars(contents, _countries),
     )

@@ -4,7 +4,7 @@ the sections of the decision letter. Reading only; every figure comes from publi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,21 +17,10 @@ from harmony.access_requests.models import QUESTION, UNDER_REVIEW, Proposal, Pro
 from harmony.access_requests.proposals import published_content
 from harmony.access_requests.views.timeline import outcome_words
 from harmony.catalog import services as catalog
-from harmony.catalog import terms
 from harmony.catalog.forms import plain_duo
 from harmony.catalog.models import Dataset, StudyGroup
+from harmony.catalog.stats import NOT_STATED, Bar, bars, population_of
 from harmony.catalog.vocabularies import diseases, duo
-
-NOT_STATED = "Not stated"
-
-
-@dataclass
-class Share:
-    """One row of a breakdown (the same names as search's feasibility shares, for its chart macros)."""
-
-    label: str
-    datasets: int = 0
-    patients: int = 0
 
 
 @dataclass
@@ -39,9 +28,9 @@ class Pooled:
     datasets: int
     patients: int
     without_patients: int
-    by_population: list[Share]
-    by_category: list[Share]
-    by_disease: list[Share]
+    by_population: list[Bar]
+    by_category: list[Bar]
+    by_disease: list[Bar]
 
 
 def _disease_labels(content: dict[str, Any], categories: bool) -> set[str]:
@@ -57,24 +46,14 @@ def _disease_labels(content: dict[str, Any], categories: bool) -> set[str]:
     return found or {NOT_STATED}
 
 
-def _shares(contents: list[dict[str, Any]], keys: Callable[[dict[str, Any]], set[str]]) -> list[Share]:
-    rows: dict[str, Share] = {}
-    for content in contents:
-        for key in keys(content):
-            row = rows.setdefault(key, Share(key))
-            row.datasets += 1
-            row.patients += content.get("n_patients") or 0
-    return sorted(rows.values(), key=lambda s: (s.label == NOT_STATED, -s.patients, -s.datasets, s.label))
-
-
 def pooled(contents: list[dict[str, Any]]) -> Pooled:
     """Patients of the chosen datasets, in total and by population, disease group and disease."""
     return Pooled(
         datasets=len(contents), patients=sum(c.get("n_patients") or 0 for c in contents),
         without_patients=sum(1 for c in contents if c.get("n_patients") is None),
-        by_population=_shares(contents, lambda c: {terms.POPULATIONS.get(c.get("population") or "", NOT_STATED)}),
-        by_category=_shares(contents, lambda c: _disease_labels(c, categories=True)),
-        by_disease=_shares(contents, lambda c: _disease_labels(c, categories=False)))
+        by_population=bars(contents, population_of),
+        by_category=bars(contents, lambda c: _disease_labels(c, categories=True)),
+        by_disease=bars(contents, lambda c: _disease_labels(c, categories=False)))
 
 
 @dataclass
