@@ -82,6 +82,28 @@ def page_world(app, dev_provider):
     return build_world(app, issuer=dev_provider.issuer)
 
 
+@pytest.fixture
+def api(app):
+    """A client without a session: the API helpers send each person's token."""
+    return app.test_client()
+
+
+@pytest.fixture
+def people(app, page_world):
+    """A test client signed in at the development provider per person, made on first use."""
+    from tests.identity import sign_in
+
+    clients = {}
+
+    def person(subject: str):
+        if subject not in clients:
+            clients[subject] = app.test_client()
+            sign_in(clients[subject], subject)
+        return clients[subject]
+
+    return person
+
+
 FILLED = {
     "lay_summary": "We want to learn which children and adults with AML relapse, to treat them better.",
     "abstract": "A pooled analysis of AML trials to find genetic subgroups that predict relapse.",

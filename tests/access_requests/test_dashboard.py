@@ -12,7 +12,6 @@ import pytest
 from harmony import clock
 from harmony.access_requests import stats
 from tests.access_requests.conftest import act, draft, review_act
-from tests.identity import sign_in
 
 DAY0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -20,23 +19,6 @@ DAY0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def at(days: float) -> datetime:
     return DAY0 + timedelta(days=days)
 
-
-@pytest.fixture
-def api(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def people(app, page_world):
-    clients = {}
-
-    def person(subject: str):
-        if subject not in clients:
-            clients[subject] = app.test_client()
-            sign_in(clients[subject], subject)
-        return clients[subject]
-
-    return person
 
 
 def move(api, world, subject: str, proposal_id: int, action: str, day: float, **body):

@@ -41,12 +41,6 @@ def person(app, subject: str):
 
 
 @pytest.fixture
-def api(app):
-    """A client for the JSON API (bearer tokens, no cookies)."""
-    return app.test_client()
-
-
-@pytest.fixture
 def alice(app, page_world):
     return person(app, "alice")
 

@@ -16,33 +16,12 @@ from harmony.access_requests.models import Review
 from harmony.catalog import services as catalog
 from tests.access_requests.conftest import act, draft, review_act
 from tests.factories import csrf_token
-from tests.identity import sign_in
 
 EVIL = "<script>alert('x')</script>"
 
 
 def text_of(response) -> str:
     return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def people(app, page_world):
-    """A signed-in test client per person, made on first use."""
-    clients = {}
-
-    def person(subject: str):
-        if subject not in clients:
-            clients[subject] = app.test_client()
-            sign_in(clients[subject], subject)
-        return clients[subject]
-
-    return person
-
-
-@pytest.fixture
-def api(app):
-    """A client without a session: the API helpers send each person's token."""
-    return app.test_client()
 
 
 @pytest.fixture
