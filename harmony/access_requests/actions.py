@@ -30,15 +30,17 @@ def act_on_proposal(actor: Principal, proposal_id: int, name: str, data: ActionI
     with db.unit_of_work() as uow:
         proposal = audit.lock(uow.session, proposal_id)
         found = standing(actor, proposal, uow.session)
-        if not permissions.can_view_proposal(found, proposal):
+        if actor is not SYSTEM and not permissions.can_view_proposal(found, proposal):
             raise NotFound("No such proposal.")
-        _check(action, proposal.state, permissions.proposal_relations(found, proposal))
+        relations = {workflow.SYSTEM} if actor is SYSTEM else permissions.proposal_relations(found, proposal)
+        _check(action, proposal.state, relations)
         step = Step(uow.session, uow, actor, proposal, action, data, None, clock.now(), {}, {})
         _require_comment(step)
         before = proposal.state
         PROPOSAL_HANDLERS[name](step)
-        move_proposal(step, before, action.leads_to(before), **step.values)
-        record(step, before, action.leads_to(before))
+        after = step.to_state or action.leads_to(before)
+        move_proposal(step, before, after, **step.values)
+        record(step, before, after)
     return db.session().get(Proposal, proposal_id, populate_existing=True)
 
 
@@ -75,7 +77,7 @@ def _check(action: workflow.Action, state: str, relations: set[str]) -> None:
     if not action.who & relations:
         raise PermissionDenied(f"You may not {action.label.lower()} here.")
     if state not in action.from_states:
-        raise InvalidTransition(f"Cannot {action.label.lower()}: it is {workflow.STATE_LABELS.get(state, state).lower()}.")
+        raise InvalidTransition(f"Cannot {action.label.lower()}: it is {workflow.state_label(action.target, state).lower()}.")
 
 
 def _require_comment(step: Step) -> None:

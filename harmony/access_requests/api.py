@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, g, jsonify, request, send_file
 
 from harmony.access_requests import actions, attachments, co_applicants, committees, proposals, queries, register, rules
 from harmony.access_requests.content import ProposalContent
-from harmony.access_requests.workflow import STATE_LABELS
+from harmony.access_requests.workflow import PROPOSAL_STATE_LABELS
 from harmony.accounts.current import principal, token_required
 from harmony.api import json_body, unauthorised
 from harmony.errors import MalformedBody, NotFound, ValidationError
@@ -50,7 +50,7 @@ def _page_args() -> tuple[int, int]:
 
 def proposal_summary(proposal) -> dict[str, Any]:
     return {"id": proposal.id, "title": proposal.content.get("title"), "state": proposal.state,
-            "outcome": proposal.outcome, "url": _url(f"/requests/{proposal.id}"),
+            "outcome": proposal.outcome, "kind": proposal.kind, "url": _url(f"/requests/{proposal.id}"),
             "created_at": _iso(proposal.created_at), "updated_at": _iso(proposal.updated_at),
             "submitted_at": _iso(proposal.submitted_at), "decided_at": _iso(proposal.decided_at)}
 
@@ -72,13 +72,33 @@ def proposal_json(detail: queries.ProposalDetail) -> dict[str, Any]:
         "requirements": [{"code": r.code, "shorthand": r.shorthand, "asks": r.asks, "field": r.field,
                           "datasets": r.datasets} for r in detail.requirements],
         "attachments": [attachment_json(a) for a in detail.attachments],
-        "co_applicants": [{"email": c.email, "joined": c.accepted_at is not None} for c in detail.co_applicants],
-        "waiting_on": {"who": who, "for": what, "state_label": STATE_LABELS[proposal.state]},
+        "co_applicants": [{"id": c.id, "email": c.email, "joined": c.accepted_at is not None,
+                           "removed": c.removed_at is not None} for c in detail.co_applicants],
+        "waiting_on": {"who": who, "for": what, "state_label": PROPOSAL_STATE_LABELS[proposal.state]},
         "actions": [action.name for action in detail.actions],
     }
     if detail.editable:
         body["problems"] = detail.problems
+    body.update(_after_decision_json(detail.after))
     return body
+
+
+def _after_decision_json(after) -> dict[str, Any]:
+    return {
+        "parent": after.parent.id if after.parent else None,
+        "linked": [{"id": p.id, "kind": p.kind, "state": p.state, "url": _url(f"/api/v1/requests/{p.id}")}
+                   for p in after.linked],
+        "changes": [{"field": label, "before": old, "after": new} for label, old, new in after.changes],
+        "agreements": [{"committee": a.committee.name, "committee_id": a.committee.id, "version": a.version,
+                        "text": a.text, "accepted": a.accepted_by_me} for a in after.agreements],
+        "waiting_for_agreement": [user.display_name for user, _committees in after.waiting_for],
+        "grants": [{"user": g.user_name, "dataset": g.dataset_pid, "start": _iso(g.grant.start),
+                    "end": _iso(g.grant.end), "ended_at": _iso(g.grant.ended_at), "end_reason": g.grant.end_reason,
+                    "revoked_at": _iso(g.grant.revoked_at), "live": g.live} for g in after.grants],
+        "final_report": None if after.report is None else {
+            "publications": after.report.publications, "data_deleted": after.report.data_deleted,
+            "summary": after.report.summary, "filed_at": _iso(after.report.filed_at)},
+    }
 
 
 def attachment_json(attachment) -> dict[str, Any]:

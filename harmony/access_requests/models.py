@@ -16,7 +16,15 @@ from harmony.db import UTCDateTime
 # Proposal states (PRODUCT.md, "States of a proposal")
 DRAFT, SUBMITTED, RETURNED, UNDER_REVIEW, DECIDED = "draft", "submitted", "returned", "under_review", "decided"
 WITHDRAWN, DELETED = "withdrawn", "deleted"
-PROPOSAL_STATES = (DRAFT, SUBMITTED, RETURNED, UNDER_REVIEW, DECIDED, WITHDRAWN, DELETED)
+# After an approval: the agreement is accepted, then grants are live until the project ends one way or another.
+AGREEMENT, ACTIVE, FINISHED, EXPIRED, REVOKED = "agreement", "active", "closed", "expired", "revoked"
+PROPOSAL_STATES = (DRAFT, SUBMITTED, RETURNED, UNDER_REVIEW, DECIDED, AGREEMENT, ACTIVE, FINISHED, EXPIRED, REVOKED,
+                   WITHDRAWN, DELETED)
+# What a proposal is: a new project, or a renewal or amendment linked to the original (its `parent_id`)
+NEW, RENEWAL, AMENDMENT = "new", "renewal", "amendment"
+# Why a grant ended
+GRANT_EXPIRED, GRANT_CLOSED, GRANT_REPLACED, GRANT_REMOVED, GRANT_REVOKED = (
+    "expired", "closed", "replaced", "removed", "revoked")
 # Review states: votes are cast while voting; a question pauses the review until the applicant answers.
 VOTING, QUESTION, CLOSED, REVIEW_DECIDED, CANCELLED = "voting", "question", "closed", "decided", "cancelled"
 REVIEW_STATES = (VOTING, QUESTION, CLOSED, REVIEW_DECIDED, CANCELLED)
@@ -35,6 +43,8 @@ class Committee(SQLModel, table=True):
     # A whole number of votes (>= 1), or a fraction (< 1) of the members who are not recused.
     quorum: float = Field(default=0.5, sa_type=Float)
     voting_days: int = Field(default=14)
+    answer_days: int = Field(default=14)  # for the applicant to answer the committee's question
+    agreement_days: int = Field(default=30)  # for the applicants to accept the agreement
     agreement_version: int = Field(default=0)  # 0: no agreement text yet
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
@@ -84,6 +94,8 @@ class Proposal(SQLModel, table=True):
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     event_seq: int = Field(default=0)
+    kind: str = Field(default=NEW, sa_type=String(20))
+    parent_id: int | None = Field(default=None, foreign_key="proposal.id", index=True)  # renewal, amendment
 
 
 class ProposalDataset(SQLModel, table=True):
@@ -112,6 +124,7 @@ class CoApplicant(SQLModel, table=True):
     invited_by: int = Field(foreign_key="user_account.id")
     invited_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # removed after the grants began
 
 
 class Attachment(SQLModel, table=True):
@@ -215,3 +228,68 @@ class ProposalEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     prev_hash: str = Field(sa_type=String(64))
     hash: str = Field(sa_type=String(64))
+
+
+class AgreementAcceptance(SQLModel, table=True):
+    """One person's acceptance of one committee's data access agreement for one proposal, with the version
+    they were shown (also an audit event)."""
+
+    __tablename__ = "agreement_acceptance"
+    __table_args__ = (UniqueConstraint("proposal_id", "user_id", "committee_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", ondelete="CASCADE", index=True)
+    user_id: int = Field(foreign_key="user_account.id")
+    committee_id: int = Field(foreign_key="committee.id")
+    version: int
+    accepted_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Grant(SQLModel, table=True):
+    """Access of one person to one dataset through one proposal, from `start` to `end`. A grant is live
+    while `ended_at` is empty and `end` is ahead; ending it early (revocation, closing, replacement by a
+    renewal or amendment, removal of a co-applicant) or at its end (`harmony requests tick`) sets
+    `ended_at` and the reason."""
+
+    __tablename__ = "access_grant"
+    __table_args__ = (UniqueConstraint("proposal_id", "user_id", "dataset_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    dataset_id: int = Field(foreign_key="dataset.id", index=True)
+    committee_id: int = Field(foreign_key="committee.id")
+    start: datetime = Field(sa_type=UTCDateTime)
+    end: datetime = Field(sa_type=UTCDateTime, index=True)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    end_reason: str | None = Field(default=None, sa_type=String(20))
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by: int | None = Field(default=None, foreign_key="user_account.id")
+    revoke_reason: str | None = Field(default=None, sa_type=Text)
+
+
+class FinalReport(SQLModel, table=True):
+    """What the project produced and whether the data were deleted, filed by the applicant before the grants
+    end; the register shows the publications."""
+
+    __tablename__ = "final_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", ondelete="CASCADE", unique=True)
+    publications: list[str] = Field(default_factory=list, sa_type=JSON)
+    data_deleted: bool
+    summary: str | None = Field(default=None, sa_type=Text)
+    filed_by: int = Field(foreign_key="user_account.id")
+    filed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SentReminder(SQLModel, table=True):
+    """A reminder or escalation that went out, by a key naming what and when (e.g. `grant-end:12:30`):
+    the unique key makes `harmony requests tick` send each one once, even when two run at once."""
+
+    __tablename__ = "sent_reminder"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_type=String(120), unique=True)
+    proposal_id: int | None = Field(default=None, foreign_key="proposal.id", ondelete="CASCADE", index=True)
+    sent_at: datetime = Field(sa_type=UTCDateTime)

@@ -137,7 +137,7 @@ def render() -> str:
         names = list(actions_of(target))
         out += ["", f"## {target.title()} states", ""]
         for state in states:
-            out += [f"### {target.title()}: {state} ({workflow.STATE_LABELS.get(state, state)})", ""]
+            out += [f"### {target.title()}: {state} ({workflow.state_label(target, state)})", ""]
             by_person = {person: [c for c in cells if c.target == target and c.state == state and c.person == person]
                          for person in PEOPLE}
             out += _table(["", *[f"`{name}`" for name in names]],

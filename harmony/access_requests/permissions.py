@@ -56,7 +56,14 @@ def proposal_relations(standing: Standing, proposal: Proposal) -> set[str]:
         relations.add(workflow.COORDINATOR)
     if standing.principal.is_admin:
         relations.add(workflow.ADMIN)
+    if chaired_committees(standing):
+        relations.add(workflow.CHAIR)
     return relations
+
+
+def chaired_committees(standing: Standing) -> set[int]:
+    """The proposal's reviewing committees the person chairs (a chair acts on their committee's datasets)."""
+    return set(standing.reviewing_committees) & standing.principal.scopes("chair", "committee")
 
 
 def review_relations(standing: Standing, review: Review) -> set[str]:
@@ -136,7 +143,8 @@ def visible_proposals(principal: Principal) -> ColumnElement[bool]:
     if not principal.is_authenticated:
         return false()
     mine = or_(Proposal.applicant_id == principal.user_id,
-               Proposal.id.in_(select(CoApplicant.proposal_id).where(CoApplicant.user_id == principal.user_id)))
+               Proposal.id.in_(select(CoApplicant.proposal_id).where(CoApplicant.user_id == principal.user_id,
+                                                                     CoApplicant.removed_at.is_(None))))
     clauses = [mine]
     if principal.is_coordinator or principal.is_admin:
         clauses.append(Proposal.state.not_in([DRAFT, DELETED]))
@@ -152,3 +160,12 @@ def can_screen(principal: Principal) -> bool:
 
 def can_manage_committees(principal: Principal) -> bool:
     return principal.is_admin
+
+
+def can_read_grants_of(principal: Principal, user_id: int) -> bool:
+    """Entitlements and passports: the person themself, admins, and data platforms' service tokens."""
+    return principal.user_id == user_id or principal.is_admin or principal.is_service
+
+
+def can_read_all_grants(principal: Principal) -> bool:
+    return principal.is_admin or principal.is_service

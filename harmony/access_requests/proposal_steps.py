@@ -11,14 +11,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from harmony.access_requests.content import FIELD_LABELS, diff, submission_problems
+from harmony.access_requests.grant_steps import GRANT_HANDLERS
 from harmony.access_requests.models import (
+    AMENDMENT,
+    APPROVED,
     CANCELLED,
     QUESTION,
     REVIEW_DECIDED,
     VOTING,
     Attachment,
+    CoApplicant,
     Committee,
     Proposal,
+    ProposalDataset,
     Question,
     Review,
 )
@@ -82,6 +87,8 @@ def _send_to_review(step: Step) -> None:
     for link, dataset in links:
         link.committee_id = groups[dataset.group_id]
         by_committee.setdefault(link.committee_id, []).append(dataset.pid)
+    if step.proposal.kind == AMENDMENT:
+        by_committee = _concerned(step, links, by_committee)
     opened = []
     for committee_id, pids in sorted(by_committee.items()):
         committee = step.session.get(Committee, committee_id)
@@ -95,6 +102,29 @@ def _send_to_review(step: Step) -> None:
               f"{committee.name} is asked to review the proposal (datasets {', '.join(pids)}) by "
               f"{review.deadline:%d %B %Y}.", f"/reviews/{review.id}")
     step.payload["reviews"] = opened
+
+
+def _concerned(step: Step, links: list, by_committee: dict[int, list[str]]) -> dict[int, list[str]]:
+    """An amendment goes to the committees of the datasets it adds (to all, when it adds a co-applicant:
+    they would see every dataset); the datasets of the others stay approved as in the original."""
+    parent = step.proposal.parent_id
+    approved = set(step.session.scalars(select(ProposalDataset.dataset_id).where(
+        ProposalDataset.proposal_id == parent, ProposalDataset.outcome == APPROVED)))
+    before = set(step.session.scalars(select(CoApplicant.email).where(
+        CoApplicant.proposal_id == parent, CoApplicant.accepted_at.is_not(None), CoApplicant.removed_at.is_(None))))
+    now = set(step.session.scalars(select(CoApplicant.email).where(CoApplicant.proposal_id == step.proposal.id)))
+    if now - before:
+        return by_committee
+    concerned = {link.committee_id for link, dataset in links if dataset.id not in approved}
+    if not concerned:
+        raise ValidationError("The amendment changes nothing.", {"datasets": [
+            "Add a dataset or invite a co-applicant: that is what an amendment asks for."]})
+    for link, _dataset in links:
+        if link.committee_id not in concerned:
+            link.outcome = APPROVED
+    step.payload["carried_over"] = sorted(pid for committee, pids in by_committee.items() if committee not in concerned
+                                          for pid in pids)
+    return {committee: pids for committee, pids in by_committee.items() if committee in concerned}
 
 
 def _answer(step: Step) -> None:
@@ -129,7 +159,7 @@ def _withdraw(step: Step) -> None:
 
 PROPOSAL_HANDLERS: dict[str, Callable[[Step], None]] = {
     "submit": _submit, "resubmit": _resubmit, "return": _return, "send-to-review": _send_to_review,
-    "answer": _answer, "withdraw": _withdraw, "delete": lambda step: None,
+    "answer": _answer, "withdraw": _withdraw, "delete": lambda step: None, **GRANT_HANDLERS,
 }
 
 

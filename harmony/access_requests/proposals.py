@@ -39,7 +39,8 @@ def standing(principal: Principal, proposal: Proposal, session: Session | None =
         return Standing(principal)
     co = session.scalar(select(CoApplicant.id).where(CoApplicant.proposal_id == proposal.id,
                                                      CoApplicant.user_id == principal.user_id,
-                                                     CoApplicant.accepted_at.is_not(None)))
+                                                     CoApplicant.accepted_at.is_not(None),
+                                                     CoApplicant.removed_at.is_(None)))
     reviews = session.execute(select(Review.id, Review.committee_id).where(Review.proposal_id == proposal.id)).all()
     review_ids = [review_id for review_id, _ in reviews]
     recused = voted = frozenset()
@@ -165,7 +166,8 @@ def editable_proposal(session: Session, principal: Principal, proposal_id: int) 
     if not (found.applicant or found.co_applicant):
         raise PermissionDenied("Only the applicants can change the proposal.")
     if not permissions.can_edit_proposal(found, proposal):
-        raise InvalidTransition(f"A proposal that is {workflow.STATE_LABELS[proposal.state].lower()} cannot be changed.")
+        label = workflow.state_label("proposal", proposal.state).lower()
+        raise InvalidTransition(f"A proposal that is {label} cannot be changed.")
     # Compare-and-set that also takes the row: a submit committing meanwhile makes this a 409, so nothing
     # (a field, a dataset, an attachment) changes on a proposal that has left the applicants' hands.
     moved = session.execute(update(Proposal).where(Proposal.id == proposal_id,

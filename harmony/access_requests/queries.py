@@ -16,6 +16,7 @@ from harmony.access_requests import permissions, rules, workflow
 from harmony.access_requests.actions import tally_of
 from harmony.access_requests.committees import members
 from harmony.access_requests.content import Requirement, dataset_objections, requirements, submission_problems
+from harmony.access_requests.grant_queries import AfterDecision, after_decision
 from harmony.access_requests.models import (
     CANCELLED,
     QUESTION,
@@ -72,6 +73,7 @@ class ProposalDetail:
     co_applicants: list[CoApplicant]
     questions: list[tuple[Question, Committee]]
     editable: bool
+    after: AfterDecision
 
     @property
     def waiting_on(self) -> tuple[str, str]:
@@ -101,6 +103,9 @@ def proposal_detail(viewer: Principal, proposal_id: int) -> ProposalDetail:
     actions = workflow.available(workflow.PROPOSAL_ACTIONS, proposal.state, relations)
     if not any(summary.review.state == QUESTION for summary in reviews):
         actions = [action for action in actions if action.name != "answer"]
+    after = after_decision(session, proposal, viewer.user_id)
+    if after.accepted_everything:
+        actions = [action for action in actions if action.name != "accept-agreement"]
     applicants = found.applicant or found.co_applicant
     attachments = list(session.scalars(select(Attachment).where(Attachment.proposal_id == proposal.id)
                                        .order_by(Attachment.uploaded_at)))
@@ -118,7 +123,7 @@ def proposal_detail(viewer: Principal, proposal_id: int) -> ProposalDetail:
         reviews=reviews, actions=actions, requirements=requirements(usable), problems=problems,
         attachments=attachments,
         co_applicants=list(session.scalars(select(CoApplicant).where(CoApplicant.proposal_id == proposal.id))),
-        questions=questions, editable=permissions.can_edit_proposal(found, proposal))
+        questions=questions, editable=permissions.can_edit_proposal(found, proposal), after=after)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from harmony import db
 from harmony.access_requests import rules
 from harmony.access_requests.committees import members
+from harmony.access_requests.grant_steps import after_approval
 from harmony.access_requests.models import (
     APPROVED,
     CANCELLED,
@@ -124,13 +125,18 @@ def _decide_proposal_when_complete(step: Step) -> None:
                 if review_id == step.review.id or state == REVIEW_DECIDED]
     if len(outcomes) < len(others):
         return
-    combined = APPROVED if set(outcomes) == {APPROVED} else REJECTED if set(outcomes) == {REJECTED} else PARTIALLY_APPROVED
-    before = step.proposal.state  # read first: the ORM UPDATE below also sets step.proposal.state to decided
-    move_proposal(step, before, DECIDED, outcome=combined, decided_at=step.now)
-    step.payload["proposal"] = {"from": before, "to": DECIDED, "outcome": combined}
+    # per dataset, so that what an amendment carries over approved from its original counts too
+    step.session.flush()
+    outcomes = set(step.session.scalars(select(ProposalDataset.outcome).where(
+        ProposalDataset.proposal_id == step.proposal.id)))
+    combined = APPROVED if outcomes == {APPROVED} else REJECTED if APPROVED not in outcomes else PARTIALLY_APPROVED
+    before = step.proposal.state  # read first: the ORM UPDATE below also sets step.proposal.state
     tell(step, applicants(step.session, step.proposal), "proposal-decided", "Decision on your proposal",
           f"The committees have decided: {combined.replace('_', ' ')}. Read the decision letter.",
           f"/requests/{step.proposal.id}/decision")
+    after = DECIDED if combined == REJECTED else after_approval(step)
+    move_proposal(step, before, after, outcome=combined, decided_at=step.now)
+    step.payload["proposal"] = {"from": before, "to": after, "outcome": combined}
 
 
 REVIEW_HANDLERS: dict[str, Callable[[Step], None]] = {

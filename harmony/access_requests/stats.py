@@ -44,7 +44,7 @@ from harmony.access_requests.models import (
     Review,
     Vote,
 )
-from harmony.access_requests.workflow import STATE_LABELS
+from harmony.access_requests.workflow import state_label
 from harmony.accounts.models import User
 from harmony.errors import PermissionDenied, ValidationError
 
@@ -135,9 +135,9 @@ def quantile(values: list[float], q: float) -> float:
 def _counts(session) -> list[StateCount]:
     proposals = dict(session.execute(select(Proposal.state, func.count()).group_by(Proposal.state)).all())
     reviews = dict(session.execute(select(Review.state, func.count()).group_by(Review.state)).all())
-    return ([StateCount("proposal", state, STATE_LABELS[state], proposals.get(state, 0))
+    return ([StateCount("proposal", state, state_label("proposal", state), proposals.get(state, 0))
              for state in PROPOSAL_STATES if state != DELETED]
-            + [StateCount("review", state, STATE_LABELS[state], reviews.get(state, 0)) for state in REVIEW_STATES])
+            + [StateCount("review", state, state_label("review", state), reviews.get(state, 0)) for state in REVIEW_STATES])
 
 
 # --- time in state --------------------------------------------------------------------------
@@ -163,7 +163,7 @@ def _times(session, start: datetime, now: datetime) -> list[TimeInState]:
     for kind, states in (("proposal", PROPOSAL_TIMED), ("review", REVIEW_TIMED)):
         for state in states:
             found = stays.get((kind, state), [])
-            times.append(TimeInState(kind, state, STATE_LABELS[state], len(found),
+            times.append(TimeInState(kind, state, state_label(kind, state), len(found),
                                      _days(statistics.median(found)) if found else None,
                                      _days(quantile(found, 0.9)) if found else None))
     return times

@@ -32,11 +32,29 @@ class ActionInput(BaseModel):
     vote: str | None = None
     outcome: str | None = None
     reason: str | None = Field(default=None, max_length=10000)
+    # accept-agreement: the agreement versions the person was shown, by committee id (optional: the current ones)
+    agreements: dict[int, int] | None = None
+    # file-report
+    publications: list[str] | None = Field(default=None, max_length=100)
+    data_deleted: bool | None = None
+    # remove-co-applicant: the co-applicant's id; revoke: only this dataset (a PID; optional)
+    co_applicant: int | None = None
+    dataset: str | None = Field(default=None, max_length=40)
 
     @field_validator("comment", "reason", mode="before")
     @classmethod
     def _strip(cls, value: Any) -> Any:
         return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("publications")
+    @classmethod
+    def _publications(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        cleaned = [entry.strip() for entry in value if entry and entry.strip()]
+        if any(len(entry) > 500 for entry in cleaned):
+            raise ValueError("each publication at most 500 characters (a DOI, a PMID or a citation)")
+        return cleaned
 
     @field_validator("vote")
     @classmethod
@@ -67,6 +85,7 @@ class Step:
     now: Any
     payload: dict[str, Any]
     values: dict[str, Any]  # columns the proposal's move also sets
+    to_state: str | None = None  # set by a handler whose action's end depends on what it finds
 
 
 def move_proposal(step: Step, before: str, after: str, **values: Any) -> None:

@@ -11,13 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harmony.access_requests.models import (
+    ACTIVE,
+    AGREEMENT,
+    CANCELLED,
     CLOSED,
     DECIDED,
     DELETED,
     DRAFT,
+    EXPIRED,
+    FINISHED,
     QUESTION,
     RETURNED,
     REVIEW_DECIDED,
+    REVOKED,
     SUBMITTED,
     UNDER_REVIEW,
     VOTING,
@@ -30,8 +36,8 @@ CO_APPLICANT = "co-applicant"
 COORDINATOR = "coordinator"
 ADMIN = "admin"
 MEMBER = "member"  # of the reviewing committee, not recused
-CHAIR = "chair"  # of the reviewing committee, not recused
-SYSTEM = "system"  # `harmony requests tick` (deadlines)
+CHAIR = "chair"  # of the reviewing committee, not recused (of a proposal: of one of its reviewing committees)
+SYSTEM = "system"  # `harmony requests tick` (deadlines, the end of grants)
 RELATIONS = (APPLICANT, CO_APPLICANT, COORDINATOR, ADMIN, MEMBER, CHAIR)
 EDITABLE_STATES = frozenset({DRAFT, RETURNED})  # the form, datasets and attachments can change
 
@@ -67,8 +73,24 @@ PROPOSAL_ACTIONS = {action.name: action for action in (
             "sent the proposal to the committees"),
     _action("answer", "proposal", {UNDER_REVIEW}, None, {APPLICANT, CO_APPLICANT}, "Send answer",
             "answered the committee's question", needs_comment=True),
-    _action("withdraw", "proposal", {SUBMITTED, RETURNED, UNDER_REVIEW}, WITHDRAWN, {APPLICANT}, "Withdraw",
-            "withdrew the proposal", style="danger"),
+    _action("withdraw", "proposal", {SUBMITTED, RETURNED, UNDER_REVIEW, AGREEMENT}, WITHDRAWN, {APPLICANT},
+            "Withdraw", "withdrew the proposal", style="danger"),
+    # after an approval (the handlers move to ACTIVE or REVOKED when the last one accepts or the last grant goes)
+    _action("accept-agreement", "proposal", {AGREEMENT}, None, {APPLICANT, CO_APPLICANT},
+            "Accept the agreement", "accepted the data access agreement"),
+    _action("file-report", "proposal", {ACTIVE, EXPIRED, REVOKED}, None, {APPLICANT}, "File the final report",
+            "filed the final report"),
+    _action("renew", "proposal", {ACTIVE, EXPIRED}, None, {APPLICANT}, "Ask for a renewal",
+            "started a renewal", style="secondary"),
+    _action("amend", "proposal", {ACTIVE}, None, {APPLICANT}, "Ask for an amendment",
+            "started an amendment (more datasets or co-applicants)", style="secondary"),
+    _action("remove-co-applicant", "proposal", {DRAFT, RETURNED, AGREEMENT, ACTIVE}, None, {APPLICANT, ADMIN},
+            "Remove a co-applicant", "removed a co-applicant", style="danger"),
+    _action("revoke", "proposal", {ACTIVE}, None, {CHAIR, ADMIN}, "Revoke access", "revoked access",
+            needs_comment=True, style="danger"),
+    _action("close", "proposal", {ACTIVE}, FINISHED, {APPLICANT, ADMIN}, "Close the project",
+            "closed the project; its access ended", style="danger"),
+    _action("expire", "proposal", {ACTIVE}, None, {SYSTEM}, "Expire", "ended the access at its end date"),
 )}
 
 REVIEW_ACTIONS = {action.name: action for action in (
@@ -92,16 +114,30 @@ WAITING_ON = {
     RETURNED: ("the applicant", "to revise and resubmit the proposal"),
     UNDER_REVIEW: ("the committees", "to review and decide"),
     DECIDED: ("nobody", "the decision is made"),
+    AGREEMENT: ("the applicants", "to accept the data access agreement"),
+    ACTIVE: ("nobody", "access is granted until its end date"),
+    FINISHED: ("nobody", "the project is closed"),
+    EXPIRED: ("nobody", "the access has expired"),
+    REVOKED: ("nobody", "the access was revoked"),
     WITHDRAWN: ("nobody", "the proposal was withdrawn"),
     DELETED: ("nobody", "the draft was deleted"),
 }
 
-STATE_LABELS = {
+# Proposals and reviews share a few state names ("closed", "decided"): each has its own labels.
+PROPOSAL_STATE_LABELS = {
     DRAFT: "Draft", SUBMITTED: "Submitted", RETURNED: "Returned for revision", UNDER_REVIEW: "Under review",
-    DECIDED: "Decided", WITHDRAWN: "Withdrawn", DELETED: "Deleted",
-    VOTING: "Voting", QUESTION: "Waiting for the applicant's answer", CLOSED: "Voting closed",
-    REVIEW_DECIDED: "Decided", "cancelled": "Cancelled",
+    DECIDED: "Decided", AGREEMENT: "Waiting for the agreement", ACTIVE: "Active", FINISHED: "Closed",
+    EXPIRED: "Expired", REVOKED: "Revoked", WITHDRAWN: "Withdrawn", DELETED: "Deleted",
 }
+REVIEW_STATE_LABELS = {
+    VOTING: "Voting", QUESTION: "Waiting for the applicant's answer", CLOSED: "Voting closed",
+    REVIEW_DECIDED: "Decided", CANCELLED: "Cancelled",
+}
+STATE_LABELS = {"proposal": PROPOSAL_STATE_LABELS, "review": REVIEW_STATE_LABELS}
+
+
+def state_label(target: str, state: str) -> str:
+    return STATE_LABELS[target].get(state, state.replace("_", " ").capitalize())
 
 
 def allowed(action: Action, state: str, relations: set[str]) -> bool:

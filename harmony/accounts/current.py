@@ -16,6 +16,7 @@ from flask import Flask, g, redirect, request, session, url_for
 from harmony.accounts import services
 from harmony.accounts.models import User
 from harmony.accounts.permissions import ANONYMOUS, Principal
+from harmony.platforms import tokens as platform_tokens
 
 SESSION_KEY = "sid"
 
@@ -35,7 +36,15 @@ def _load_principal() -> None:
         if not header:
             return
         scheme, _, credential = header.partition(" ")
-        user = services.authenticate_token(credential.strip()) if scheme.lower() == "bearer" else None
+        credential = credential.strip() if scheme.lower() == "bearer" else ""
+        if credential.startswith(platform_tokens.SERVICE_TOKEN_PREFIX):
+            platform = platform_tokens.authenticate(credential)
+            if platform is None:
+                g.auth_error = "invalid_token"
+            else:
+                g.principal = Principal(platform_id=platform.id, display_name=f"{platform.name} (service token)")
+            return
+        user = services.authenticate_token(credential) if credential else None
         if user is None:
             g.auth_error = "invalid_token"
             return
@@ -83,11 +92,25 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """API endpoints: a problem+json 401 with WWW-Authenticate when no valid token was sent."""
+    """API endpoints: a problem+json 401 with WWW-Authenticate when no valid token was sent; a data
+    platform's service token gets 403 here (it may only read grants: see `reader_required`)."""
+    return _guard(view, services_allowed=False)
 
+
+def reader_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """API endpoints that read grants (entitlements, passports): a user's token or a service token."""
+    return _guard(view, services_allowed=True)
+
+
+def _guard(view: Callable[..., Any], services_allowed: bool) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not principal().is_authenticated:
+        if principal().is_service and not services_allowed:
+            from harmony.error_pages import problem
+
+            return problem(403, "Service tokens are read-only", "A data platform's service token may only read "
+                           "entitlements and passports.", "forbidden")
+        if not principal().is_authenticated and not principal().is_service:
             from harmony.error_pages import problem
 
             error = g.get("auth_error")

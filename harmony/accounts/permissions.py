@@ -16,10 +16,16 @@ class Principal:
     display_name: str = ""
     # (role, scope_kind, scope_id); platform roles use ("platform", 0)
     grants: frozenset[tuple[str, str, int]] = field(default_factory=frozenset)
+    # a data platform's service token: no user, reads grants only (see harmony.platforms)
+    platform_id: int | None = None
 
     @property
     def is_authenticated(self) -> bool:
         return self.user_id is not None
+
+    @property
+    def is_service(self) -> bool:
+        return self.platform_id is not None
 
     def has_role(self, role: str, scope_kind: str = "platform", scope_id: int = 0) -> bool:
         return (role, scope_kind, scope_id) in self.grants

@@ -513,7 +513,7 @@ def _walk(load: _Load, proposal_id: int, step: Step) -> None:
 
 
 def _describe(proposal: Proposal, subject: str) -> str:
-    state = workflow.STATE_LABELS.get(proposal.state, proposal.state).lower()
+    state = workflow.state_label("proposal", proposal.state).lower()
     if proposal.outcome:
         state += f", {proposal.outcome.replace('_', ' ')}"
     return f"  #{proposal.id} {subject} ({state}): {proposal.content.get('title')}"

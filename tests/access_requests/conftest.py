@@ -131,3 +131,22 @@ def act(client, world, subject: str, proposal_id: int, action: str, **body: Any)
 
 def review_act(client, world, subject: str, review_id: int, action: str, **body: Any):
     return client.post(f"/api/v1/reviews/{review_id}/actions/{action}", json=body, headers=world.headers(subject))
+
+
+def approve(client, world, subject: str = "alice", pids: list[str] | None = None, reject: tuple[str, ...] = (),
+            **fields: Any) -> int:
+    """A proposal taken through screening and review to a decision: every committee approves, except the
+    committees named in `reject`. Returns its id; it then waits for the agreement (or is active)."""
+    proposal_id = draft(client, world, subject, pids, **fields)["id"]
+    assert act(client, world, subject, proposal_id, "submit").status_code == 200
+    sent = act(client, world, "olga", proposal_id, "send-to-review")
+    assert sent.status_code == 200, sent.get_json()
+    voters = {"HOVON DAC": ("erin", "fay", "chris"), "EPLN DAC": ("gus", "hana", "ivy")}
+    for review in sent.get_json()["reviews"]:
+        *members, chair = voters[review["committee"]]
+        vote = "reject" if review["committee"] in reject else "approve"
+        for member in members:
+            assert review_act(client, world, member, review["id"], "vote", vote=vote).status_code == 200
+        decided = review_act(client, world, chair, review["id"], "decide")
+        assert decided.status_code == 200, decided.get_json()
+    return proposal_id

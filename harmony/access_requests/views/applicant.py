@@ -24,7 +24,7 @@ CONFIRMED = ("withdraw", "delete")  # actions that ask "are you sure?" first
 
 @access_requests.app_template_global()
 def request_state_label(state: str) -> str:
-    return workflow.STATE_LABELS.get(state, state.replace("_", " ").capitalize())
+    return workflow.state_label("proposal", state)
 
 
 @access_requests.app_template_global()

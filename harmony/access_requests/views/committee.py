@@ -19,7 +19,7 @@ from harmony.access_requests.content import describe_purpose
 from harmony.access_requests.models import CANCELLED, REVIEW_DECIDED
 from harmony.access_requests.proposals import datasets_of, published_content
 from harmony.access_requests.views import access_requests
-from harmony.access_requests.workflow import STATE_LABELS
+from harmony.access_requests.workflow import REVIEW_STATE_LABELS
 from harmony.accounts.current import login_required, principal
 from harmony.catalog import services as catalog
 from harmony.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
@@ -30,7 +30,7 @@ DONE_STATES = (REVIEW_DECIDED, CANCELLED)
 
 def _render(template: str, status: int = 200, **context: Any):
     """A page of this module, with the words its templates put stored codes into."""
-    words = {"vote_labels": forms.VOTE_LABELS, "outcome_labels": forms.OUTCOME_LABELS, "state_labels": STATE_LABELS,
+    words = {"vote_labels": forms.VOTE_LABELS, "outcome_labels": forms.OUTCOME_LABELS, "state_labels": REVIEW_STATE_LABELS,
              "rule_names": rules.RULE_NAMES, "describe_purpose": describe_purpose, "conditions": forms.conditions,
              "attachment_kind": forms.attachment_kind, "attachment_url": _attachment_url}
     return render_template(f"access_requests/{template}", **words, **context), status

@@ -1,0 +1,135 @@
+"""After the decision, over the API: the agreement, the grants it starts, a co-applicant removed, a
+renewal that replaces the original, revocation by a chair, the final report and closing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from harmony import clock, db
+from harmony.access_requests import audit, co_applicants
+from harmony.access_requests.grants import add_months
+from harmony.access_requests.models import Grant
+from harmony.notifications.models import OutboxMail
+from tests.access_requests.conftest import act, approve, draft, review_act
+
+
+def _grants(world, proposal_id):
+    with world.app.app_context():
+        return db.session().scalars(select(Grant).where(Grant.proposal_id == proposal_id).order_by(Grant.id)).all()
+
+
+def _invite_and_join(client, world, proposal_id, subject):
+    """The invitation link comes by mail; the invitee follows it signed in."""
+    email = f"{subject}@example.org"
+    with world.app.app_context():
+        invitation = co_applicants.invite_co_applicant(world.principal("alice"), proposal_id,
+                                                       co_applicants.InvitationInput(email=email))
+    with world.app.app_context():
+        mail = db.session().scalars(select(OutboxMail).where(OutboxMail.to_address == email)
+                                    .order_by(OutboxMail.id.desc()).limit(1)).one()
+        token = mail.body_text.split("/requests/invitations/", 1)[1].split()[0]
+        co_applicants.accept_invitation(world.principal(subject), token)
+    return invitation.id
+
+
+def test_agreement_then_grants_for_every_person_and_approved_dataset(client, world):
+    proposal_id = approve(client, world)
+    found = client.get(f"/api/v1/requests/{proposal_id}", headers=world.headers("alice")).get_json()
+    assert found["state"] == "agreement" and "accept-agreement" in found["actions"]
+    assert _grants(world, proposal_id) == []
+
+    stale = act(client, world, "alice", proposal_id, "accept-agreement", agreements={world.committees[0].id: 0})
+    assert stale.status_code == 409  # not the version HOVON DAC has now
+    accepted = act(client, world, "alice", proposal_id, "accept-agreement",
+                   agreements={world.committees[0].id: 1})
+    assert accepted.status_code == 200, accepted.get_json()
+    body = accepted.get_json()
+    assert body["state"] == "active"
+    grants = _grants(world, proposal_id)
+    assert len(grants) == 4 and {g.user_id for g in grants} == {world.users["alice"]}
+    assert all(g.end == add_months(g.start, 12) for g in grants)
+    again = act(client, world, "alice", proposal_id, "accept-agreement")
+    assert again.status_code == 409  # nothing left to accept in an active proposal
+    with world.app.app_context():
+        assert list(audit.verify(db.session())) == []
+
+
+def test_a_co_applicant_must_accept_too_and_removal_ends_only_their_grants(client, world):
+    proposal_id = draft(client, world)["id"]
+    co_id = _invite_and_join(client, world, proposal_id, "bruno")
+    assert act(client, world, "alice", proposal_id, "submit").status_code == 200
+    sent = act(client, world, "olga", proposal_id, "send-to-review").get_json()
+    for review in sent["reviews"]:
+        people = ("erin", "fay", "chris") if review["committee"] == "HOVON DAC" else ("gus", "hana", "ivy")
+        for member in people[:2]:
+            review_act(client, world, member, review["id"], "vote", vote="approve")
+        assert review_act(client, world, people[2], review["id"], "decide").status_code == 200
+
+    assert act(client, world, "alice", proposal_id, "accept-agreement").get_json()["state"] == "agreement"
+    assert act(client, world, "bruno", proposal_id, "accept-agreement").get_json()["state"] == "active"
+    assert len(_grants(world, proposal_id)) == 8
+
+    assert act(client, world, "bruno", proposal_id, "remove-co-applicant", co_applicant=co_id).status_code == 403
+    removed = act(client, world, "alice", proposal_id, "remove-co-applicant", co_applicant=co_id)
+    assert removed.status_code == 200, removed.get_json()
+    grants = _grants(world, proposal_id)
+    assert {g.end_reason for g in grants if g.user_id == world.users["bruno"]} == {"removed"}
+    assert all(g.ended_at is None for g in grants if g.user_id == world.users["alice"])
+    assert client.get(f"/api/v1/requests/{proposal_id}", headers=world.headers("bruno")).status_code == 404
+
+
+def test_a_chair_revokes_only_their_committees_datasets_and_the_last_revocation_ends_the_project(client, world):
+    proposal_id = approve(client, world)
+    act(client, world, "alice", proposal_id, "accept-agreement")
+    no_reason = act(client, world, "chris", proposal_id, "revoke")
+    assert no_reason.status_code == 422
+    assert act(client, world, "gus", proposal_id, "revoke", comment="Members may not.").status_code == 403
+    revoked = act(client, world, "chris", proposal_id, "revoke", comment="The data were shared outside the project.")
+    assert revoked.status_code == 200 and revoked.get_json()["state"] == "active"
+    grants = _grants(world, proposal_id)
+    hovon = world.committees[0].id
+    assert all((g.revoked_at is not None) == (g.committee_id == hovon) for g in grants)
+    ended = act(client, world, "ivy", proposal_id, "revoke", comment="Following the HOVON DAC's finding.")
+    assert ended.get_json()["state"] == "revoked"
+    assert act(client, world, "adam", proposal_id, "revoke", comment="Nothing left.").status_code == 409
+
+
+def test_a_renewal_is_linked_reviewed_again_and_replaces_the_original(client, world):
+    proposal_id = approve(client, world, pids=world.datasets[2:])  # EPLN only: no agreement to accept
+    assert client.get(f"/api/v1/requests/{proposal_id}", headers=world.headers("alice")).get_json()["state"] == "active"
+    started = act(client, world, "alice", proposal_id, "renew")
+    assert started.status_code == 200, started.get_json()
+    events = client.get(f"/api/v1/requests/{proposal_id}/events", headers=world.headers("alice")).get_json()["items"]
+    renewal_id = events[-1]["payload"]["linked"]
+    assert act(client, world, "alice", proposal_id, "renew").status_code == 409  # one open renewal at a time
+    renewal = client.get(f"/api/v1/requests/{renewal_id}", headers=world.headers("alice")).get_json()
+    assert renewal["state"] == "draft" and renewal["kind"] == "renewal" and renewal["parent"] == proposal_id
+
+    later = clock.now() + timedelta(days=60)
+    with clock.frozen(later):
+        assert act(client, world, "alice", renewal_id, "submit").status_code == 200
+        sent = act(client, world, "olga", renewal_id, "send-to-review").get_json()
+        review_id = sent["reviews"][0]["id"]
+        review_act(client, world, "gus", review_id, "vote", vote="approve")
+        review_act(client, world, "hana", review_id, "vote", vote="approve")
+        assert review_act(client, world, "ivy", review_id, "decide").status_code == 200
+    assert client.get(f"/api/v1/requests/{renewal_id}", headers=world.headers("alice")).get_json()["state"] == "active"
+    original = client.get(f"/api/v1/requests/{proposal_id}", headers=world.headers("alice")).get_json()
+    assert original["state"] == "closed"
+    assert {g.end_reason for g in _grants(world, proposal_id)} == {"replaced"}
+    assert {g.start for g in _grants(world, renewal_id)} == {later}
+
+
+def test_closing_needs_the_final_report_and_ends_the_grants(client, world):
+    proposal_id = approve(client, world, pids=world.datasets[2:])
+    refused = act(client, world, "alice", proposal_id, "close")
+    assert refused.status_code == 422 and "report" in refused.get_json()["errors"]
+    unsure = act(client, world, "alice", proposal_id, "file-report", publications=["10.1000/xyz123"])
+    assert unsure.status_code == 422 and "data_deleted" in unsure.get_json()["errors"]
+    filed = act(client, world, "alice", proposal_id, "file-report", publications=["10.1000/xyz123", " "],
+                data_deleted=True, comment="Relapse risk model published.")
+    assert filed.status_code == 200
+    assert act(client, world, "alice", proposal_id, "close").get_json()["state"] == "closed"
+    assert {g.end_reason for g in _grants(world, proposal_id)} == {"closed"}
