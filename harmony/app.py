@@ -41,6 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_scopes()
     _init_search(app)
     _register_blueprints(app)
+    _init_platforms(app)
     _register_cli(app)
     return app
 
@@ -86,15 +87,22 @@ def _register_blueprints(app: Flask) -> None:
     from harmony.catalog.views import catalog
     from harmony.core.views import core
     from harmony.notifications.views import notifications
+    from harmony.passports.api import passports_api
     from harmony.search.api import search_api
     from harmony.search.views import search
 
     for blueprint in (core, accounts, catalog, exports, oai, search, notifications, access_requests):
         app.register_blueprint(blueprint)
     # The API authenticates with bearer tokens only, never the session cookie: no CSRF there.
-    for blueprint in (accounts_api, catalog_api, search_api, requests_api, api):
+    for blueprint in (accounts_api, catalog_api, search_api, requests_api, passports_api, api):
         app.register_blueprint(blueprint)
         security.csrf.exempt(blueprint)
+
+
+def _init_platforms(app: Flask) -> None:
+    from harmony.platforms import init_app as init_platforms
+
+    init_platforms(app)  # the webhooks' grant listener, GET /api/v1/entitlements, /admin/platforms
 
 
 def _register_cli(app: Flask) -> None:

@@ -101,6 +101,8 @@ def register_commands(app: Flask) -> None:
     from harmony.accounts.cli import dev_idp, users
     from harmony.catalog.cli import catalog_cli
     from harmony.notifications.cli import mail_cli
+    from harmony.passports.cli import keys_cli
+    from harmony.platforms.cli import platforms_cli
     from harmony.search.cli import search_cli
 
     app.cli.add_command(db_group)
@@ -113,3 +115,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(requests_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(keys_cli)
+    app.cli.add_command(platforms_cli)

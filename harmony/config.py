@@ -36,7 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "DEV_IDP_URL": "http://127.0.0.1:9400",  # the development provider `harmony dev-idp` serves
     "SMTP_URL": None,
     "MAIL_FROM": "harmony@localhost",
-    "VISA_KEY_FILE": None,
+    "VISA_KEY_FILE": None,  # JSON file of the visa signing keys; debug/demo: instance/visa_keys.json
+    "VISA_LIFETIME_SECONDS": 86400,  # a GA4GH visa expires this long after it is issued, or at its grant's end
     "ATTACHMENT_DIR": None,  # default: instance/attachments (outside the web root)
     "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
     "SCREENING_DAYS": 5,  # a submitted proposal waiting longer for screening is overdue (/dashboard)
@@ -130,6 +131,7 @@ def _validate(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
     config["SEARCH_INDEX_PROCS"] = _as_int("SEARCH_INDEX_PROCS", config["SEARCH_INDEX_PROCS"], minimum=1)
     config["SEARCH_GAP_TIMEOUT"] = _as_int("SEARCH_GAP_TIMEOUT", config["SEARCH_GAP_TIMEOUT"], minimum=1)
     config["SCREENING_DAYS"] = _as_int("SCREENING_DAYS", config["SCREENING_DAYS"], minimum=1)
+    config["VISA_LIFETIME_SECONDS"] = _as_int("VISA_LIFETIME_SECONDS", config["VISA_LIFETIME_SECONDS"], minimum=1)
 
     instance = Path(instance_path)
     if not config["DATABASE_URL"]:

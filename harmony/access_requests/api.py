@@ -149,7 +149,8 @@ def event_json(event) -> dict[str, Any]:
 
 def committee_json(committee, with_members: bool) -> dict[str, Any]:
     body = {"id": committee.id, "name": committee.name, "rule": committee.rule, "quorum": committee.quorum,
-            "voting_days": committee.voting_days, "agreement_version": committee.agreement_version or None,
+            "voting_days": committee.voting_days, "answer_days": committee.answer_days,
+            "agreement_days": committee.agreement_days, "agreement_version": committee.agreement_version or None,
             "groups": [group.acronym for group in committees.governed_groups(committee.id)]}
     if with_members:
         body["members"] = [{"id": m.user.id, "display_name": m.user.display_name, "email": m.user.email,

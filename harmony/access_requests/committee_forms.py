@@ -153,6 +153,12 @@ class CommitteeForm(FlaskForm):
                                      "recused (0.5).")
     voting_days = StringField("Voting days", widget=NumberInput(min=1, max=365),
                               description="Days from sending a proposal to the committee to its voting deadline.")
+    answer_days = StringField("Days to answer", widget=NumberInput(min=1, max=365),
+                              description="Days the applicant has to answer the committee's question; reminded 3 "
+                                          "days before, the chair and coordinators are told after.")
+    agreement_days = StringField("Days to accept the agreement", widget=NumberInput(min=1, max=365),
+                                 description="Days the applicants have to accept the agreement after an approval "
+                                             "(the shortest of the approving committees counts).")
     agreement = TextAreaField("Data access agreement",
                               description="What applicants accept after an approval. A changed text becomes a new "
                                           "version; the versions accepted earlier are kept.")
@@ -166,17 +172,22 @@ class EditCommitteeForm(CommitteeForm):
 
 
 def committee_input(form: CommitteeForm) -> dict[str, Any]:
-    return {"name": form.name.data or "", "rule": form.rule.data, "quorum": (form.quorum.data or "").strip(),
-            "voting_days": (form.voting_days.data or "").strip(), "agreement": form.agreement.data or None}
+    found = {"name": form.name.data or "", "rule": form.rule.data, "quorum": (form.quorum.data or "").strip(),
+             "voting_days": (form.voting_days.data or "").strip(), "agreement": form.agreement.data or None}
+    for name in ("answer_days", "agreement_days"):  # not posted at all (an older form): the default
+        if form[name].raw_data:
+            found[name] = (form[name].data or "").strip()
+    return found
 
 
 def committee_data(committee: Committee | None, agreement: str | None = None,
                    groups: list[int] | None = None) -> dict[str, Any]:
     """What the form shows for a stored committee, or the defaults of a new one."""
     if committee is None:
-        return {"rule": "majority", "quorum": "0.5", "voting_days": "14"}
+        return {"rule": "majority", "quorum": "0.5", "voting_days": "14", "answer_days": "14", "agreement_days": "30"}
     return {"name": committee.name, "rule": committee.rule, "quorum": f"{committee.quorum:g}",
-            "voting_days": str(committee.voting_days), "agreement": agreement or "", "groups": groups or []}
+            "voting_days": str(committee.voting_days), "answer_days": str(committee.answer_days),
+            "agreement_days": str(committee.agreement_days), "agreement": agreement or "", "groups": groups or []}
 
 
 # --- words --------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ class CommitteeInput(BaseModel):
     rule: str = "majority"
     quorum: float = Field(default=0.5, gt=0, le=100)
     voting_days: int = Field(default=14, ge=1, le=365)
+    answer_days: int = Field(default=14, ge=1, le=365)  # for the applicant to answer a question
+    agreement_days: int = Field(default=30, ge=1, le=365)  # for the applicants to accept the agreement
     agreement: str | None = Field(default=None, max_length=50000)
 
     @field_validator("name", "agreement", mode="before")
@@ -63,7 +65,8 @@ def create_committee(actor: Principal, data: CommitteeInput) -> Committee:
     with db.unit_of_work() as uow:
         if uow.session.scalar(select(Committee).where(func.lower(Committee.name) == data.name.lower())):
             raise ValidationError(fields={"name": [f"a committee named {data.name} exists already"]})
-        committee = Committee(name=data.name, rule=data.rule, quorum=data.quorum, voting_days=data.voting_days)
+        committee = Committee(name=data.name, rule=data.rule, quorum=data.quorum, voting_days=data.voting_days,
+                              answer_days=data.answer_days, agreement_days=data.agreement_days)
         uow.session.add(committee)
         uow.session.flush()
         _set_agreement(uow.session, committee, data.agreement)
@@ -85,6 +88,7 @@ def update_committee(actor: Principal, committee_id: int, data: CommitteeInput,
             raise ValidationError(fields={"name": [f"a committee named {data.name} exists already"]})
         committee.name, committee.rule, committee.quorum = data.name, data.rule, data.quorum
         committee.voting_days = data.voting_days
+        committee.answer_days, committee.agreement_days = data.answer_days, data.agreement_days
         _set_agreement(uow.session, committee, data.agreement)
         for group in catalog.groups() if governed is not None else []:
             if (group.id in governed) != (group.committee_id == committee_id):

@@ -20,6 +20,7 @@ WITHDRAWN, DELETED = "withdrawn", "deleted"
 AGREEMENT, ACTIVE, FINISHED, EXPIRED, REVOKED = "agreement", "active", "closed", "expired", "revoked"
 PROPOSAL_STATES = (DRAFT, SUBMITTED, RETURNED, UNDER_REVIEW, DECIDED, AGREEMENT, ACTIVE, FINISHED, EXPIRED, REVOKED,
                    WITHDRAWN, DELETED)
+AFTER_APPROVAL = (DECIDED, AGREEMENT, ACTIVE, FINISHED, EXPIRED, REVOKED)  # where an approved proposal can be
 # What a proposal is: a new project, or a renewal or amendment linked to the original (its `parent_id`)
 NEW, RENEWAL, AMENDMENT = "new", "renewal", "amendment"
 # Why a grant ended

@@ -114,15 +114,19 @@ def render() -> str:
         "- A refused action changes nothing.",
         "- Beyond the table, some actions check their input or the data (422 or 409): a comment where the",
         "  action needs one, a vote from the list, a reason for overriding the computed outcome; `answer`",
-        "  needs a committee's question waiting; `submit` and `resubmit` need a complete proposal.",
+        "  needs a committee's question waiting; `submit` and `resubmit` need a complete proposal;",
+        "  `file-report` needs whether the data were deleted; `close` by the applicant needs the final report;",
+        "  `remove-co-applicant` names the co-applicant; `revoke` needs live access the person may revoke;",
+        "  `accept-agreement` is refused (409) to someone who has accepted already.",
         "",
         "## People",
         "",
         *_table(["column", "who"], ([person, DESCRIPTIONS[person]] for person in PEOPLE)),
         "",
         "Member and chair count for the review's own committee only, and not once recused (a declared",
-        "conflict of interest). `close-voting` is also run by the system when the voting deadline passes",
-        "(`harmony requests tick`).",
+        "conflict of interest); on a proposal, a chair is the chair of one of its reviewing committees and",
+        "revokes that committee's datasets. `close-voting` is also run by the system when the voting deadline",
+        "passes, and `expire` only by the system when grants reach their end (`harmony requests tick`).",
         "",
         "## Actions",
         "",
@@ -130,7 +134,8 @@ def render() -> str:
     action_lines = []
     for action in workflow.ACTIONS.values():
         action_lines.append([f"`{action.name}`", action.target, ", ".join(sorted(action.from_states)),
-                             action.to_state or "(stays)", ", ".join(sorted(action.who)),
+                             " or ".join([action.to_state or "(stays)", *sorted(action.or_to)]),
+                             ", ".join(sorted(action.who)),
                              "yes" if action.needs_comment else ""])
     out += _table(["action", "on", "from", "to", "who", "needs a comment"], action_lines)
     for target, states in TARGETS.items():

@@ -104,8 +104,12 @@ def proposal_detail(viewer: Principal, proposal_id: int) -> ProposalDetail:
     if not any(summary.review.state == QUESTION for summary in reviews):
         actions = [action for action in actions if action.name != "answer"]
     after = after_decision(session, proposal, viewer.user_id)
-    if after.accepted_everything:
-        actions = [action for action in actions if action.name != "accept-agreement"]
+    co_applicants = list(session.scalars(select(CoApplicant).where(CoApplicant.proposal_id == proposal.id)
+                                         .order_by(CoApplicant.id)))
+    pointless = {"accept-agreement"} if after.accepted_everything else set()
+    if not any(co.removed_at is None for co in co_applicants):
+        pointless.add("remove-co-applicant")
+    actions = [action for action in actions if action.name not in pointless]
     applicants = found.applicant or found.co_applicant
     attachments = list(session.scalars(select(Attachment).where(Attachment.proposal_id == proposal.id)
                                        .order_by(Attachment.uploaded_at)))
@@ -122,7 +126,7 @@ def proposal_detail(viewer: Principal, proposal_id: int) -> ProposalDetail:
         proposal=proposal, standing=found, applicant=session.get(User, proposal.applicant_id), datasets=requested,
         reviews=reviews, actions=actions, requirements=requirements(usable), problems=problems,
         attachments=attachments,
-        co_applicants=list(session.scalars(select(CoApplicant).where(CoApplicant.proposal_id == proposal.id))),
+        co_applicants=co_applicants,
         questions=questions, editable=permissions.can_edit_proposal(found, proposal), after=after)
 
 

@@ -3,20 +3,32 @@
 Anyone may read it, signed in or not. It shows only proposals that were decided with the outcome
 approved or partially approved, only their approved datasets, and only the fields named in
 `RegisterEntry`: never methods, the data security plan, comments, votes or anything else the
-applicant wrote. Grants (the data access agreement accepted) and the applicant's reports of
-publications do not exist yet; `_grant_period` and `_publications` are where they will be read.
+applicant wrote. The grant period runs from the first grant's start to the last grant's end (the day it
+ended, when it ended early); the publications are those of the applicant's final report, never its
+summary or whether the data were deleted.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from harmony import db
-from harmony.access_requests.models import APPROVED, DECIDED, PARTIALLY_APPROVED, Committee, Proposal, ProposalDataset
+from harmony.access_requests.models import (
+    AFTER_APPROVAL,
+    APPROVED,
+    PARTIALLY_APPROVED,
+    Committee,
+    FinalReport,
+    Grant,
+    Proposal,
+    ProposalDataset,
+)
 from harmony.access_requests.proposals import published_content
 from harmony.accounts.models import User
 from harmony.catalog.models import Dataset
@@ -24,6 +36,10 @@ from harmony.pagination import Page, paginate
 
 APPROVED_OUTCOMES = (APPROVED, PARTIALLY_APPROVED)
 GRANT_NOT_YET = "starts when the data access agreement is accepted"
+DATE_FORMAT = "%d %B %Y"  # as the pages' dates (access_requests/_macros.html `date`)
+DOI = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+PMID = re.compile(r"^(?:pmid:?\s*)?(\d{1,9})$", re.IGNORECASE)
+URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -34,7 +50,8 @@ class RegisterDataset:
 
 @dataclass(frozen=True)
 class Publication:
-    """A publication the applicant reports (reports do not exist yet)."""
+    """A publication the applicant reports: as written (a DOI, a PMID or a citation), with a link when it is
+    a DOI, a PMID or a web address."""
 
     title: str
     url: str | None = None
@@ -58,7 +75,9 @@ class RegisterEntry:
 
 
 def _approved():
-    return select(Proposal).where(Proposal.state == DECIDED, Proposal.outcome.in_(APPROVED_OUTCOMES))
+    """Approved, and not withdrawn before the agreement: decided, waiting for the agreement, or in any state
+    the grants lead to."""
+    return select(Proposal).where(Proposal.state.in_(AFTER_APPROVAL), Proposal.outcome.in_(APPROVED_OUTCOMES))
 
 
 def _matching(query, q: str):
@@ -99,18 +118,37 @@ def entry(proposal: Proposal) -> RegisterEntry:
         id=proposal.id, title=content.get("title") or f"Project {proposal.id}",
         lay_summary=content.get("lay_summary") or "", applicant=applicant.display_name if applicant else "",
         institution=content.get("institution") or (applicant.affiliation if applicant else None) or "",
-        outcome=proposal.outcome, decided_at=proposal.decided_at, grant_period=_grant_period(proposal),
-        datasets=datasets, committees=committees, publications=_publications(proposal))
+        outcome=proposal.outcome, decided_at=proposal.decided_at, grant_period=_grant_period(session, proposal),
+        datasets=datasets, committees=committees, publications=_publications(session, proposal))
 
 
-def _grant_period(proposal: Proposal) -> str:
-    """The grant's start and end, once grants exist; until then, when it starts."""
-    return GRANT_NOT_YET
+def _grant_period(session: Session, proposal: Proposal) -> str:
+    """From the first grant's start to the last grant's end (a grant that ended early counts until the day
+    it ended); before the grants start, when they will."""
+    first, last = session.execute(
+        select(func.min(Grant.start), func.max(func.coalesce(Grant.ended_at, Grant.end)))
+        .where(Grant.proposal_id == proposal.id)).one()
+    if first is None:
+        return GRANT_NOT_YET
+    return f"{first.strftime(DATE_FORMAT)} – {last.strftime(DATE_FORMAT)}"
 
 
-def _publications(proposal: Proposal) -> list[Publication]:
-    """The publications the applicant reports, once reports exist."""
-    return []
+def _publications(session: Session, proposal: Proposal) -> list[Publication]:
+    """The publications of the applicant's final report, as listed."""
+    listed = session.scalar(select(FinalReport.publications).where(FinalReport.proposal_id == proposal.id))
+    return [publication(entry) for entry in listed or []]
+
+
+def publication(entry: str) -> Publication:
+    """One reported publication, linked when it is a DOI (to doi.org), a PubMed id or a web address."""
+    entry = entry.strip()
+    if found := DOI.match(entry):
+        return Publication(entry, f"https://doi.org/{found.group(1)}")
+    if found := PMID.match(entry):
+        return Publication(entry, f"https://pubmed.ncbi.nlm.nih.gov/{found.group(1)}/")
+    if URL.match(entry):
+        return Publication(entry, entry)
+    return Publication(entry)
 
 
 def projects_using(dataset_id: int) -> list[tuple[int, str]]:

@@ -8,6 +8,11 @@ for the period when it ended inside the period or has not ended yet. A review en
 it opens; the applicant's answer moves it from `question` back to `voting` and a withdrawal cancels
 it (proposal events that name no review). Terminal states (decided, withdrawn, deleted, cancelled)
 have no time in state. Time is read from `harmony.clock.now()` only.
+
+Overdue: voting past its deadline, screening past HARMONY_SCREENING_DAYS, questions waiting for an
+answer (listed from the moment they are asked; once past the committee's answer_days as "answer-overdue"),
+agreements not accepted by their due date and final reports not filed in time — the due dates of
+`deadlines`, which `harmony requests tick` escalates.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from harmony import clock, db
-from harmony.access_requests import committees, permissions
+from harmony.access_requests import committees, deadlines, permissions
 from harmony.access_requests.models import (
     CANCELLED,
     CLOSED,
@@ -74,7 +79,7 @@ class TimeInState:
 
 @dataclass(frozen=True)
 class Overdue:
-    reason: str  # "voting-deadline", "screening", "question"
+    reason: str  # "voting-deadline", "screening", "question", "answer-overdue", "agreement", "final-report"
     proposal_id: int
     title: str
     review_id: int | None
@@ -82,6 +87,7 @@ class Overdue:
     since: datetime  # the deadline passed, the proposal was submitted, the question was asked
     days: float  # overdue or waiting for this many days
     waiting_on: list[str] = field(default_factory=list)
+    due: datetime | None = None  # the due date (deadlines.py)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class RequestStats:
     counts: list[StateCount]
     times: list[TimeInState]
     overdue: list[Overdue]
+    report_grace_days: int = deadlines.REPORT_GRACE_DAYS
 
 
 def parse_period(raw: Any) -> int:
@@ -210,7 +217,8 @@ def _collect(stays: dict, kind: str, moves: list[tuple[str, datetime]], start: d
 
 def _overdue(session, now: datetime, screening_days: int) -> list[Overdue]:
     items: list[Overdue] = []
-    names = {c.id: c.name for c in session.scalars(select(Committee))}
+    found = list(session.scalars(select(Committee)))
+    names, answer_days = {c.id: c.name for c in found}, {c.id: c.answer_days for c in found}
     late_votes = session.execute(select(Review, Proposal).join(Proposal, Proposal.id == Review.proposal_id)
                                  .where(Review.state == VOTING, Review.deadline < now)
                                  .order_by(Review.deadline, Review.id)).all()
@@ -221,23 +229,39 @@ def _overdue(session, now: datetime, screening_days: int) -> list[Overdue]:
                    if m.chair or (m.user.id not in voted and m.user.id not in recused)]
         items.append(Overdue("voting-deadline", proposal.id, _title(proposal), review.id,
                              names.get(review.committee_id), review.deadline, _days((now - review.deadline)
-                                                                                   .total_seconds()), waiting))
+                                                                                   .total_seconds()), waiting,
+                             review.deadline))
     limit = now - timedelta(days=screening_days)
     unscreened = session.execute(select(Proposal, User).join(User, User.id == Proposal.applicant_id)
                                  .where(Proposal.state == SUBMITTED, Proposal.state_changed_at < limit)
                                  .order_by(Proposal.state_changed_at, Proposal.id)).all()
     for proposal, _applicant in unscreened:
         items.append(Overdue("screening", proposal.id, _title(proposal), None, None, proposal.state_changed_at,
-                             _days((now - proposal.state_changed_at).total_seconds()), ["the coordinators"]))
+                             _days((now - proposal.state_changed_at).total_seconds()), ["the coordinators"],
+                             proposal.state_changed_at + timedelta(days=screening_days)))
     asked = session.execute(select(Review, Proposal, User).join(Proposal, Proposal.id == Review.proposal_id)
                             .join(User, User.id == Proposal.applicant_id).where(Review.state == QUESTION)
                             .order_by(Review.id)).all()
+    late_answers = {due.review.id: due for due in deadlines.answer_dues(session) if due.overdue(now)}
     for review, proposal, applicant in asked:
+        if review.id in late_answers:
+            continue  # listed below, as overdue
         since = session.scalar(select(func.max(Question.asked_at)).where(
             Question.review_id == review.id, Question.answered_at.is_(None)))
         since = since or review.opened_at
         items.append(Overdue("question", proposal.id, _title(proposal), review.id, names.get(review.committee_id),
-                             since, _days((now - since).total_seconds()), [applicant.display_name]))
+                             since, _days((now - since).total_seconds()), [applicant.display_name],
+                             since + timedelta(days=answer_days.get(review.committee_id, 14))))
+    # past their due dates (deadlines.py): since is the due date, days are days overdue
+    for reason, dues in (("answer-overdue", late_answers.values()), ("agreement", deadlines.agreement_dues(session)),
+                         ("final-report", deadlines.report_dues(session))):
+        for due in dues:
+            if due.overdue(now) and due.waiting:
+                items.append(Overdue(reason, due.proposal.id, _title(due.proposal),
+                                     due.review.id if due.review else None,
+                                     ", ".join(c.name for c in due.committees) or None, due.due,
+                                     _days((now - due.due).total_seconds()),
+                                     [user.display_name for user in due.waiting], due.due))
     return items
 
 
@@ -249,6 +273,9 @@ REASONS = {
     "voting-deadline": "Voting past its deadline",
     "screening": "Waiting for screening",
     "question": "Waiting for the applicant's answer",
+    "answer-overdue": "Answer overdue",
+    "agreement": "Agreement not accepted in time",
+    "final-report": "Final report overdue",
 }
 
 
@@ -259,11 +286,11 @@ def as_json(stats: RequestStats) -> dict[str, Any]:
 
     return {
         "period_days": stats.period_days, "from": iso(stats.start), "to": iso(stats.now),
-        "screening_days": stats.screening_days,
+        "screening_days": stats.screening_days, "report_grace_days": stats.report_grace_days,
         "counts": [{"kind": c.kind, "state": c.state, "count": c.count} for c in stats.counts],
         "time_in_state": [{"kind": t.kind, "state": t.state, "stays": t.count, "median_days": t.median_days,
                            "p90_days": t.p90_days} for t in stats.times],
         "overdue": [{"reason": o.reason, "proposal_id": o.proposal_id, "title": o.title, "review_id": o.review_id,
                      "committee": o.committee, "since": iso(o.since), "days": o.days,
-                     "waiting_on": o.waiting_on} for o in stats.overdue],
+                     "waiting_on": o.waiting_on, "due": iso(o.due) if o.due else None} for o in stats.overdue],
     }

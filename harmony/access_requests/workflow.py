@@ -53,14 +53,21 @@ class Action:
     done: str  # the timeline: "<actor> <done>"
     needs_comment: bool = False
     style: str = "primary"  # the button's look: primary, secondary, danger
+    # where the action may lead instead, depending on what it finds (the last acceptance makes the
+    # proposal active; the last revocation revokes it)
+    or_to: frozenset[str] = frozenset()
 
     def leads_to(self, state: str) -> str:
         return self.to_state or state
 
+    def may_lead_to(self, state: str) -> set[str]:
+        return {self.leads_to(state), *self.or_to}
+
 
 def _action(name: str, target: str, from_states: set[str], to_state: str | None, who: set[str], label: str,
-            done: str, needs_comment: bool = False, style: str = "primary") -> Action:
-    return Action(name, target, frozenset(from_states), to_state, frozenset(who), label, done, needs_comment, style)
+            done: str, needs_comment: bool = False, style: str = "primary", or_to: set[str] = frozenset()) -> Action:
+    return Action(name, target, frozenset(from_states), to_state, frozenset(who), label, done, needs_comment, style,
+                  frozenset(or_to))
 
 
 PROPOSAL_ACTIONS = {action.name: action for action in (
@@ -77,20 +84,21 @@ PROPOSAL_ACTIONS = {action.name: action for action in (
             "Withdraw", "withdrew the proposal", style="danger"),
     # after an approval (the handlers move to ACTIVE or REVOKED when the last one accepts or the last grant goes)
     _action("accept-agreement", "proposal", {AGREEMENT}, None, {APPLICANT, CO_APPLICANT},
-            "Accept the agreement", "accepted the data access agreement"),
+            "Accept the agreement", "accepted the data access agreement", or_to={ACTIVE}),
     _action("file-report", "proposal", {ACTIVE, EXPIRED, REVOKED}, None, {APPLICANT}, "File the final report",
             "filed the final report"),
     _action("renew", "proposal", {ACTIVE, EXPIRED}, None, {APPLICANT}, "Ask for a renewal",
             "started a renewal", style="secondary"),
     _action("amend", "proposal", {ACTIVE}, None, {APPLICANT}, "Ask for an amendment",
             "started an amendment (more datasets or co-applicants)", style="secondary"),
-    _action("remove-co-applicant", "proposal", {DRAFT, RETURNED, AGREEMENT, ACTIVE}, None, {APPLICANT, ADMIN},
-            "Remove a co-applicant", "removed a co-applicant", style="danger"),
+    _action("remove-co-applicant", "proposal", {DRAFT, RETURNED, AGREEMENT, ACTIVE}, None, {APPLICANT},
+            "Remove a co-applicant", "removed a co-applicant", style="danger", or_to={ACTIVE}),
     _action("revoke", "proposal", {ACTIVE}, None, {CHAIR, ADMIN}, "Revoke access", "revoked access",
-            needs_comment=True, style="danger"),
+            needs_comment=True, style="danger", or_to={REVOKED}),
     _action("close", "proposal", {ACTIVE}, FINISHED, {APPLICANT, ADMIN}, "Close the project",
             "closed the project; its access ended", style="danger"),
-    _action("expire", "proposal", {ACTIVE}, None, {SYSTEM}, "Expire", "ended the access at its end date"),
+    _action("expire", "proposal", {ACTIVE}, None, {SYSTEM}, "Expire", "ended the access at its end date",
+            or_to={EXPIRED}),
 )}
 
 REVIEW_ACTIONS = {action.name: action for action in (

@@ -13,6 +13,8 @@ from pydantic import BaseModel
 
 from harmony.catalog.content import DatasetContent
 from harmony.catalog.services import GroupInput
+from harmony.passports.openapi import paths as passport_paths
+from harmony.platforms.openapi import paths as platform_paths
 
 JSON = "application/json"
 PROBLEM = "application/problem+json"
@@ -443,7 +445,10 @@ def _access_request_schemas() -> dict[str, Any]:
         "id": {"type": "integer"}, "name": {"type": "string"}, "rule": {"enum": list(RULES)},
         "quorum": {"type": "number", "description": "A number of votes (>= 1) or a fraction of the members "
                                                     "who are not recused (< 1)."},
-        "voting_days": {"type": "integer"}, "agreement_version": {"type": ["integer", "null"]},
+        "voting_days": {"type": "integer"},
+        "answer_days": {"type": "integer", "description": "Days the applicant has to answer a question."},
+        "agreement_days": {"type": "integer", "description": "Days the applicants have to accept the agreement."},
+        "agreement_version": {"type": ["integer", "null"]},
         "groups": {**_STRINGS, "description": "The study groups it governs (acronyms)."},
         "members": {"type": "array", "description": "Admins only.", "items": {"type": "object", "properties": {
             "id": {"type": "integer"}, "display_name": {"type": "string"}, "email": _NULLABLE_STRING,
@@ -604,14 +609,16 @@ def _access_request_paths() -> dict[str, Any]:
             "description": "The numbers of the /dashboard page. `counts` are now; `time_in_state` holds the median "
                            "and 90th percentile (days) of the stays, from the audit trail, that ended in the last "
                            "`period` days or go on now; `overdue` lists voting past its deadline, proposals waiting "
-                           "for screening longer than HARMONY_SCREENING_DAYS and unanswered questions, each with "
-                           "whom it waits on.",
+                           "for screening longer than HARMONY_SCREENING_DAYS, unanswered questions (answer-overdue "
+                           "after the committee's answer_days), agreements not accepted in time and final reports "
+                           "not filed in time, each with its due date and whom it waits on.",
             "parameters": [{"name": "period", "in": "query", "description": "Days to look back (default 90).",
                             "schema": {"type": "integer", "minimum": 1, "maximum": 3650, "default": 90}}],
             "responses": {"200": _json({"type": "object", "required": [
                 "period_days", "from", "to", "screening_days", "counts", "time_in_state", "overdue"], "properties": {
                 "period_days": {"type": "integer"}, "from": {"type": "string", "format": "date-time"},
                 "to": {"type": "string", "format": "date-time"}, "screening_days": {"type": "integer"},
+                "report_grace_days": {"type": "integer"},
                 "counts": {"type": "array", "items": {"type": "object", "properties": {
                     "kind": {"enum": ["proposal", "review"]}, "state": {"type": "string"},
                     "count": {"type": "integer"}}}},
@@ -620,11 +627,13 @@ def _access_request_paths() -> dict[str, Any]:
                     "stays": {"type": "integer"}, "median_days": {"type": ["number", "null"]},
                     "p90_days": {"type": ["number", "null"]}}}},
                 "overdue": {"type": "array", "items": {"type": "object", "properties": {
-                    "reason": {"enum": ["voting-deadline", "screening", "question"]},
+                    "reason": {"enum": ["voting-deadline", "screening", "question", "answer-overdue", "agreement",
+                                        "final-report"]},
                     "proposal_id": {"type": "integer"}, "title": {"type": "string"},
                     "review_id": {"type": ["integer", "null"]}, "committee": {"type": ["string", "null"]},
                     "since": {"type": "string", "format": "date-time"}, "days": {"type": "number"},
-                    "waiting_on": {"type": "array", "items": {"type": "string"}}}}}}},
+                    "waiting_on": {"type": "array", "items": {"type": "string"}},
+                    "due": {"type": ["string", "null"], "format": "date-time"}}}}}},
                 "The dashboard's numbers."), **_errors(401, 403, 422)}}},
         "/api/v1/committees": {
             "get": {"operationId": "listCommittees", "tags": ["committees"], "security": BEARER_OPTIONAL,
@@ -682,7 +691,7 @@ def document(base_url: str) -> dict[str, Any]:
             {"name": "reviews", "description": "Committee reviews: conflicts of interest, votes, questions, "
                                                "decisions."},
             {"name": "committees", "description": "Data access committees, their rules and agreements."}],
-        "paths": {**PATHS, **_access_request_paths()},
+        "paths": {**PATHS, **_access_request_paths(), **passport_paths(), **platform_paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A personal API token, made on the account page or "

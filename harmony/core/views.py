@@ -9,6 +9,7 @@ from harmony.accounts.current import principal
 from harmony.accounts.permissions import can_manage_roles
 from harmony.catalog.permissions import can_curate_anything
 from harmony.core import health
+from harmony.platforms.tokens import can_manage_platforms
 
 core = Blueprint("core", __name__)
 
@@ -34,6 +35,7 @@ NAVIGATION = [
     ("Register", "access_requests.register", _everyone),
     ("Curate", "catalog.curate", can_curate_anything),
     ("Committees", "access_requests.admin_committees", can_manage_committees),
+    ("Platforms", "platforms.admin_platforms", can_manage_platforms),
     ("Roles", "accounts.admin_roles", can_manage_roles),
 ]
 

@@ -142,7 +142,9 @@ def load_committees() -> tuple[list[Committee], list[str]]:
 @dataclass(frozen=True)
 class Step:
     """One action of a persona, `days` days before the load. `committee` (1 or 2) makes it an action on
-    the review by the committee that governs that demo study group; action "edit" changes the form's `fields`."""
+    the review by the committee that governs that demo study group; action "edit" changes the form's `fields`,
+    other actions take `fields` as more of their input (a final report's publications); "system" is
+    `harmony requests tick`."""
 
     days: float
     who: str
@@ -180,7 +182,7 @@ class DemoProposal:
         return self.content["title"]
 
 
-ALL, AML, ACUTE, HODGKIN = "DOID:9952", "DOID:9119", "DOID:12603", "DOID:8567"
+ALL, AML, ACUTE, HODGKIN, MYELOMA = "DOID:9952", "DOID:9119", "DOID:12603", "DOID:8567", "DOID:9538"
 ALICE_INSTITUTION = "Department of Haematology, Northbridge University Hospital"
 BRUNO_INSTITUTION = "Clinical Trials Unit, Institute of Paediatric Oncology, Vellmar"
 SECURE = ("The pseudonymised data are analysed only inside the hospital's secure research environment "
@@ -350,6 +352,78 @@ DEMO_PROPOSALS = [
         wanted=(Wanted(1, 2, AML, ("acute myeloid",), "adult"),),
         road=(Step(2, "bruno", "submit"),),
     ),
+    DemoProposal(  # active: its access ends about a month after the load, so `tick` soon reminds alice
+        applicant="alice", days=352, ethics_reference="METC {year}-088",
+        content={
+            "title": "Second primary cancers after treatment for multiple myeloma",
+            "lay_summary": "People treated for multiple myeloma now live much longer, and some develop a second "
+                           "cancer years later. We want to learn how often this happens and whether some "
+                           "treatments make it more likely, so that follow-up can be planned better.",
+            "abstract": "Lenalidomide maintenance and high-dose melphalan have been associated with second primary "
+                        "malignancies (SPM) in multiple myeloma. Pooling the study group's trials, we will estimate "
+                        "the cumulative incidence of haematological and solid SPM and relate it to maintenance "
+                        "therapy, autologous transplantation and age.",
+            "objectives": "1. Estimate the 5-year cumulative incidence of SPM. 2. Compare it by maintenance therapy "
+                          "and transplantation. 3. Describe survival after an SPM.",
+            "methods": "Cumulative incidence with death as competing event; Fine and Gray regression stratified by "
+                       "trial, adjusted for age, sex and ISS stage.",
+            "purpose": {"code": "HMB"},
+            "duration_months": 12,
+            "institution": ALICE_INSTITUTION,
+            "funding": "Northbridge Cancer Foundation, small project grant.",
+            "conflicts_of_interest": "None.",
+            "data_security_plan": SECURE,
+            "publication_plan": "One paper in a peer-reviewed haematology journal.",
+            "collaborator": "The NHTG myeloma working party.",
+        },
+        wanted=(Wanted(1, 2, MYELOMA, ("myeloma",)),),
+        road=(
+            Step(351, "alice", "submit"),
+            Step(349, "olga", "send-to-review"),
+            Step(343, "dave", "vote", committee=1, vote="approve", comment="Relevant for survivorship care."),
+            Step(341, "fay", "vote", committee=1, vote="approve"),
+            Step(339, "chris", "decide", committee=1,
+                 comment="Approved. The question matters for survivorship care and the datasets fit the purpose."),
+            Step(337, "alice", "accept-agreement"),
+        ),
+    ),
+    DemoProposal(  # expired: its access ended months ago, after bruno filed the final report
+        applicant="bruno", days=540, ethics_reference="EC-IPO {year}/05",
+        content={
+            "title": "Late effects of anthracyclines on the heart in survivors of childhood leukaemia",
+            "lay_summary": "Some medicines that cure childhood leukaemia can weaken the heart years later. We want "
+                           "to learn which children are most at risk, so that they can be checked in time.",
+            "abstract": "Anthracycline cardiotoxicity is a leading late effect after childhood ALL. Using trial "
+                        "follow-up data we will estimate the cumulative incidence of reduced left ventricular "
+                        "function and relate it to cumulative anthracycline dose, dexrazoxane and age at treatment.",
+            "objectives": "1. Estimate the 10-year cumulative incidence of cardiotoxicity. 2. Relate it to dose, "
+                          "dexrazoxane and age.",
+            "methods": "Cumulative incidence with death as competing event; cause-specific Cox regression "
+                       "stratified by trial.",
+            "purpose": {"code": "DS", "disease": ALL},
+            "duration_months": 12,
+            "institution": BRUNO_INSTITUTION,
+            "funding": "Institute of Paediatric Oncology, internal funding.",
+            "conflicts_of_interest": "None.",
+            "data_security_plan": "Analysis on the institute's research server in a project folder only the "
+                                  "applicants can open; nothing is copied elsewhere.",
+            "publication_plan": "One paper in a paediatric oncology journal.",
+            "collaborator": "The EPLN late effects working party.",
+        },
+        wanted=(Wanted(2, 2, ALL, ("children", "childhood"), "paediatric"),),
+        road=(
+            Step(539, "bruno", "submit"),
+            Step(537, "olga", "send-to-review"),
+            Step(530, "gus", "vote", committee=2, vote="approve"),
+            Step(528, "hana", "vote", committee=2, vote="approve", comment="Important for survivors."),
+            Step(526, "ivy", "decide", committee=2, comment="Approved: a question that matters to survivors."),
+            Step(524, "bruno", "accept-agreement"),
+            Step(170, "bruno", "file-report", comment="The cardiotoxicity analysis is published; the data were "
+                                                      "deleted from the project folder.",
+                 fields={"publications": ["10.5555/harmony-demo.cardio.2026"], "data_deleted": True}),
+            Step(150, "system", "expire"),
+        ),
+    ),
     DemoProposal(
         applicant="alice", days=1, complete=False,
         content={
@@ -416,6 +490,8 @@ class _Load:
         self._principals: dict[str, Principal] = {}
 
     def principal(self, subject: str) -> Principal:
+        if subject == "system":
+            return actions.SYSTEM
         if subject not in self._principals:
             self._principals[subject] = accounts.principal_for(accounts.find_user(subject, self.issuer))
         return self._principals[subject]
@@ -500,7 +576,7 @@ def _walk(load: _Load, proposal_id: int, step: Step) -> None:
     if step.action == "edit":
         proposals.update_draft(actor, proposal_id, step.fields)
         return
-    data = actions.ActionInput(comment=step.comment, vote=step.vote)
+    data = actions.ActionInput(comment=step.comment, vote=step.vote, **step.fields)
     if step.committee is None:
         actions.act_on_proposal(actor, proposal_id, step.action, data)
         return

@@ -81,3 +81,10 @@ def authenticate(plain: str) -> DataPlatform | None:
         with db.unit_of_work() as uow:
             uow.session.get(DataPlatform, platform.id).last_used_at = now
     return platform
+
+
+def get_platform(platform_id: int) -> DataPlatform:
+    platform = db.session().get(DataPlatform, platform_id)
+    if platform is None:
+        raise NotFound("No such data platform.")
+    return platform

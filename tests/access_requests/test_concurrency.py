@@ -17,7 +17,18 @@ from sqlalchemy import func, select
 from harmony import clock, db
 from harmony.access_requests import actions, audit, proposals, rules
 from harmony.access_requests.actions import ActionInput
-from harmony.access_requests.models import CLOSED, DECIDED, DRAFT, REVIEW_DECIDED, SUBMITTED, VOTING, Review
+from harmony.access_requests.models import (
+    ACTIVE,
+    AGREEMENT,
+    CLOSED,
+    DECIDED,
+    DRAFT,
+    REVIEW_DECIDED,
+    SUBMITTED,
+    VOTING,
+    Grant,
+    Review,
+)
 from harmony.errors import ValidationError
 from harmony.notifications.models import Notice
 from tests.access_requests import actors
@@ -48,8 +59,9 @@ def _on_review(who, subject: str, review_id: int, name: str, **data):
     return lambda: actions.act_on_review(who[subject], review_id, name, ActionInput(**data)).state
 
 
-def _on_proposal(who, subject: str, proposal_id: int, name: str, **data):
-    return lambda: actions.act_on_proposal(who[subject], proposal_id, name, ActionInput(**data)).state
+def _on_proposal(who, subject, proposal_id: int, name: str, **data):
+    actor = subject if subject is actions.SYSTEM else who[subject]
+    return lambda: actions.act_on_proposal(actor, proposal_id, name, ActionInput(**data)).state
 
 
 # --- two decisions at once ------------------------------------------------------------------
@@ -80,7 +92,8 @@ def _two_decisions(app, world, who) -> None:
         review = actors.review(review_id)
         assert (review.state, review.outcome, review.overridden) == (REVIEW_DECIDED, outcome, winner is override)
         proposal = actors.proposal(proposal_id)
-        assert (proposal.state, proposal.outcome) == (DECIDED, outcome)
+        # HOVON DAC has an agreement: an approval waits for it
+        assert (proposal.state, proposal.outcome) == (AGREEMENT if outcome == "approved" else DECIDED, outcome)
         assert "proposal" in decided[0].payload  # the proposal was decided by this one event
         _chain_verifies()
 
@@ -247,4 +260,65 @@ def _two_ticks(app, world, who) -> None:
             assert all(e.actor_id is None and (e.from_state, e.to_state) == (VOTING, CLOSED) for e in closes)
         assert db.session().scalar(select(func.count()).select_from(Review).where(
             Review.id.in_(review_ids), Review.state != CLOSED)) == 0
+        _chain_verifies()
+
+
+# --- after the decision -----------------------------------------------------------------------
+
+
+def _approved_with_bruno(world, who) -> int:
+    """HOVON's datasets, bruno co-applicant, approved: waits for both to accept HOVON DAC's agreement."""
+    proposal_id = actors.new_draft(world, who, world.datasets[:2])
+    actors.join_as_co_applicant(world, who, proposal_id, "bruno")
+    actors.proposal_act(world, who, "alice", proposal_id, "submit")
+    actors.proposal_act(world, who, "olga", proposal_id, "send-to-review")
+    review_id = actors.reviews_of(world, proposal_id)["HOVON"]
+    for member in ("erin", "fay"):
+        actors.review_act(world, who, member, review_id, "vote", vote="approve")
+    assert actors.review_act(world, who, "chris", review_id, "decide") == REVIEW_DECIDED
+    return proposal_id
+
+
+def test_the_last_two_acceptances_at_once_start_the_grants_once(app, people):
+    for _ in range(ROUNDS):
+        _two_acceptances(app, *people)
+
+
+def _two_acceptances(app, world, who) -> None:
+    proposal_id = _approved_with_bruno(world, who)
+    alice, bruno = race(app, _on_proposal(who, "alice", proposal_id, "accept-agreement"),
+                        _on_proposal(who, "bruno", proposal_id, "accept-agreement"))
+    assert alice.ok and bruno.ok, (alice, bruno)
+    assert {alice.value, bruno.value} == {AGREEMENT, ACTIVE}  # whoever came second made it active
+    with app.app_context():
+        grants = db.session().scalars(select(Grant).where(Grant.proposal_id == proposal_id)).all()
+        assert sorted((g.user_id, g.dataset_id) for g in grants) == sorted(
+            (user, dataset) for user in (world.users["alice"], world.users["bruno"])
+            for dataset in {g.dataset_id for g in grants})
+        assert len(grants) == 4
+        assert actors.proposal(proposal_id).state == ACTIVE
+        _chain_verifies()
+
+
+def test_a_revocation_racing_the_expiry_ends_each_grant_once(app, people):
+    for _ in range(ROUNDS):
+        _revoke_racing_expiry(app, *people)
+
+
+def _revoke_racing_expiry(app, world, who) -> None:
+    proposal_id = _approved_with_bruno(world, who)
+    actors.proposal_act(world, who, "alice", proposal_id, "accept-agreement")
+    actors.proposal_act(world, who, "bruno", proposal_id, "accept-agreement")
+    later = clock.now() + timedelta(days=400)
+
+    with clock.frozen(later):  # the one clock is the process's: both threads read the moved one
+        expired, revoked = race(app, _on_proposal(who, actions.SYSTEM, proposal_id, "expire"),
+                                _on_proposal(who, "chris", proposal_id, "revoke", comment="Shared outside the project."))
+    assert [expired.ok, revoked.ok].count(True) == 1, (expired, revoked)  # the loser finds nothing live
+    loser = revoked if expired.ok else expired
+    assert loser.refused.status == 409, loser
+    with app.app_context():
+        grants = db.session().scalars(select(Grant).where(Grant.proposal_id == proposal_id)).all()
+        assert {g.end_reason for g in grants} == {"expired" if expired.ok else "revoked"}
+        assert actors.proposal(proposal_id).state == ("expired" if expired.ok else "revoked")
         _chain_verifies()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from harmony import db
+from harmony import clock, db
 from harmony.access_requests import attachments, audit, committees, proposals, queries
 from harmony.access_requests.content import ETHICS_APPROVAL, IRB, dataset_objections, requirements
 from harmony.access_requests.models import (
@@ -101,13 +101,14 @@ def test_the_committees_their_rules_people_and_agreements(demo_app):
 
 def test_every_persona_finds_something_to_do(demo_app):
     output = load(demo_app)
-    assert "Demo proposals: 5 created, 0 present." in output
+    assert "Demo proposals: 7 created, 0 present." in output
     with demo_app.app_context():
         nhtg, epln = committees.committee_by_name(NHTG_DAC), committees.committee_by_name(EPLN_DAC)
         alice, bruno, olga = (person(demo_app, s) for s in ("alice", "bruno", "olga"))
         alices = proposals.list_proposals(alice, mine=True).items
-        assert sorted(p.state for p in alices) == ["decided", "draft", "under_review"]
-        assert sorted(p.state for p in proposals.list_proposals(bruno, mine=True).items) == ["returned", "submitted"]
+        assert sorted(p.state for p in alices) == ["active", "agreement", "draft", "under_review"]
+        brunos = proposals.list_proposals(bruno, mine=True).items
+        assert sorted(p.state for p in brunos) == ["expired", "returned", "submitted"]
 
         screening = queries.screening_queue(olga)
         assert [(p.state, user.id) for p, user in screening] == [("submitted", bruno.user_id)]
@@ -122,13 +123,21 @@ def test_every_persona_finds_something_to_do(demo_app):
             assert (item.my_vote is not None) == (subject == "erin"), subject
         assert queries.review_queue(alice) == []
 
-        decided = next(p for p in alices if p.state == "decided")
+        decided = next(p for p in alices if p.state == "agreement")  # alice accepts NHTG's agreement next
         assert decided.outcome == "partially_approved"
         detail = queries.proposal_detail(alice, decided.id)
         assert {(r.committee.name, r.review.outcome) for r in detail.reviews} == {(NHTG_DAC, "approved"),
                                                                                 (EPLN_DAC, "rejected")}
         assert all(r.review.decision_reason and not r.review.overridden for r in detail.reviews)
         assert {(d.group.acronym, d.outcome) for d in detail.datasets} == {("NHTG", "approved"), ("EPLN", "rejected")}
+
+        active = queries.proposal_detail(alice, next(p for p in alices if p.state == "active").id)
+        assert active.after.grants and all(view.live for view in active.after.grants)
+        days_left = {(view.grant.end - clock.now()).days for view in active.after.grants}
+        assert days_left <= set(range(20, 35)), "the active access ends in about a month: tick reminds soon"
+        expired = queries.proposal_detail(bruno, next(p for p in brunos if p.state == "expired").id)
+        assert {view.grant.end_reason for view in expired.after.grants} == {"expired"}
+        assert expired.after.report.publications and expired.after.report.data_deleted
 
         draft = next(p for p in alices if p.state == "draft")
         detail = queries.proposal_detail(alice, draft.id)
@@ -161,7 +170,7 @@ def test_loading_twice_changes_nothing_and_the_trails_verify(demo_app):
         first = counts()
         states = {title: (p.state, p.outcome, p.event_seq) for title, p in demo_proposals(demo_app).items()}
     second = load(demo_app)
-    assert "Demo proposals: 0 created, 5 present." in second
+    assert "Demo proposals: 0 created, 7 present." in second
     assert f"{NHTG_DAC} (present)" in second and f"{EPLN_DAC} (present)" in second
     with demo_app.app_context():
         assert counts() == first

@@ -133,3 +133,37 @@ def test_closing_needs_the_final_report_and_ends_the_grants(client, world):
     assert filed.status_code == 200
     assert act(client, world, "alice", proposal_id, "close").get_json()["state"] == "closed"
     assert {g.end_reason for g in _grants(world, proposal_id)} == {"closed"}
+
+
+def test_an_amendment_goes_only_to_the_committees_of_what_it_adds_and_keeps_the_original_end(client, world):
+    proposal_id = approve(client, world, pids=world.datasets[2:3])  # one EPLN dataset: no agreement, active
+    original_end = {g.end for g in _grants(world, proposal_id)}
+    assert act(client, world, "alice", proposal_id, "amend").status_code == 200
+    linked = client.get(f"/api/v1/requests/{proposal_id}", headers=world.headers("alice")).get_json()["linked"]
+    assert [(p["kind"], p["state"]) for p in linked] == [("amendment", "draft")]
+    amendment_id = linked[0]["id"]
+    unchanged = act(client, world, "alice", amendment_id, "submit")
+    assert unchanged.status_code == 200
+    nothing = act(client, world, "olga", amendment_id, "send-to-review")
+    assert nothing.status_code == 422 and "datasets" in nothing.get_json()["errors"]  # it adds nothing
+    assert act(client, world, "olga", amendment_id, "return", comment="Add what you need.").status_code == 200
+    added = client.patch(f"/api/v1/requests/{amendment_id}", json={"datasets": [world.datasets[2], world.datasets[0]]},
+                         headers=world.headers("alice"))
+    assert added.status_code == 200, added.get_json()
+    detail = added.get_json()
+    assert detail["kind"] == "amendment" and detail["parent"] == proposal_id
+    assert [c["field"] for c in detail["changes"]] == ["Requested datasets"]
+    assert act(client, world, "alice", amendment_id, "resubmit").status_code == 200
+    sent = act(client, world, "olga", amendment_id, "send-to-review").get_json()
+    assert [r["committee"] for r in sent["reviews"]] == ["HOVON DAC"]  # EPLN's dataset stays approved
+    review_id = sent["reviews"][0]["id"]
+    for member in ("erin", "fay"):
+        review_act(client, world, member, review_id, "vote", vote="approve")
+    decided = review_act(client, world, "chris", review_id, "decide")
+    assert decided.status_code == 200
+    waiting = client.get(f"/api/v1/requests/{amendment_id}", headers=world.headers("alice")).get_json()
+    assert waiting["state"] == "agreement" and waiting["outcome"] == "approved"
+    assert act(client, world, "alice", amendment_id, "accept-agreement").get_json()["state"] == "active"
+    grants = _grants(world, amendment_id)
+    assert len(grants) == 2 and {g.end for g in grants} == original_end  # an amendment does not extend
+    assert client.get(f"/api/v1/requests/{proposal_id}", headers=world.headers("alice")).get_json()["state"] == "closed"

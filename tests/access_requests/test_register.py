@@ -156,3 +156,44 @@ def test_the_dataset_landing_page_lists_the_approved_projects_using_it(client, w
     assert "Quietly rejected proposal" not in hovon
     epln = client.get(f"/datasets/{register_world['epln'][0]}").get_data(as_text=True)
     assert "Approved projects using this dataset" not in epln  # rejected for EPLN, and the other under review
+
+
+def test_the_grant_period_and_the_reported_publications_reach_the_register(client, world, register_world):
+    """The period runs from the first grant's start to the last grant's end, or the day access ended early;
+    the publications are the final report's, linked when they are DOIs or PubMed ids; the report's summary
+    stays out."""
+    pid = register_world["approved"]
+    with clock.frozen(datetime(2026, 4, 1, 9, tzinfo=UTC)):
+        assert act(client, world, "alice", pid, "accept-agreement").get_json()["state"] == "active"
+    filed = act(client, world, "alice", pid, "file-report", data_deleted=False,
+                publications=["doi:10.1000/abc.1", "PMID: 31452104", "Smith J. Relapse in AML. Blood 2027."],
+                comment="A summary only the committees read")
+    assert filed.status_code == 200, filed.get_json()
+
+    approved = next(e for e in client.get("/api/v1/register").get_json()["items"] if e["id"] == pid)
+    assert approved["grant_period"] == "01 April 2026 – 01 April 2027"
+    assert approved["publications"] == [
+        {"title": "doi:10.1000/abc.1", "url": "https://doi.org/10.1000/abc.1"},
+        {"title": "PMID: 31452104", "url": "https://pubmed.ncbi.nlm.nih.gov/31452104/"},
+        {"title": "Smith J. Relapse in AML. Blood 2027.", "url": None}]
+    partial = next(e for e in client.get("/api/v1/register").get_json()["items"] if e["id"] == register_world["partial"])
+    assert partial["grant_period"] == "starts when the data access agreement is accepted"
+    assert partial["publications"] == []
+
+    page = client.get("/register").get_data(as_text=True)
+    assert "Grant period: 01 April 2026 – 01 April 2027" in page
+    assert '<a href="https://doi.org/10.1000/abc.1">doi:10.1000/abc.1</a>' in page
+    assert "<li>Smith J. Relapse in AML. Blood 2027.</li>" in page
+    feed = ElementTree.fromstring(client.get("/register.atom").get_data())
+    summary = next(e.findtext(f"{ATOM}summary") for e in feed.findall(f"{ATOM}entry")
+                   if e.findtext(f"{ATOM}title") == "Relapse in AML across trials")
+    assert "Grant period: 01 April 2026 – 01 April 2027." in summary
+    assert "Publication: doi:10.1000/abc.1 <https://doi.org/10.1000/abc.1>" in summary
+    for text in (page, client.get("/register.atom").get_data(as_text=True),
+                 client.get("/api/v1/register").get_data(as_text=True)):
+        assert "A summary only the committees read" not in text
+
+    with clock.frozen(datetime(2026, 5, 2, 9, tzinfo=UTC)):  # access ends early: the period ends that day
+        assert act(client, world, "chris", pid, "revoke", comment="Shared outside.").get_json()["state"] == "revoked"
+    approved = next(e for e in client.get("/api/v1/register").get_json()["items"] if e["id"] == pid)
+    assert approved["grant_period"] == "01 April 2026 – 02 May 2026"

@@ -31,12 +31,16 @@ from harmony.access_requests import actions, audit, proposals, rules, workflow
 from harmony.access_requests.actions import ActionInput
 from harmony.access_requests.content import MANDATORY, ProposalContent
 from harmony.access_requests.models import (
+    ACTIVE,
+    AFTER_APPROVAL,
+    AGREEMENT,
     APPROVED,
     CANCELLED,
     CLOSED,
     DECIDED,
     DELETED,
     DRAFT,
+    FINISHED,
     PARTIALLY_APPROVED,
     PROPOSAL_STATES,
     QUESTION,
@@ -44,10 +48,12 @@ from harmony.access_requests.models import (
     RETURNED,
     REVIEW_DECIDED,
     REVIEW_STATES,
+    REVOKED,
     SUBMITTED,
     UNDER_REVIEW,
     VOTING,
     WITHDRAWN,
+    Grant,
     Proposal,
     ProposalDataset,
     ProposalEvent,
@@ -61,9 +67,11 @@ from harmony.notifications import outbox
 from tests.access_requests import actors
 from tests.access_requests.conftest import FILLED, build_world
 
-# The committees as build_world makes them: (roster, chair, rule, quorum)
+# The committees as build_world makes them: (roster, chair, rule, quorum); only the first has an agreement
+# to accept after approving.
 COMMITTEES = ((("dave", "erin", "fay", "chris"), "chris", "majority", 2),
               (("gus", "hana", "ivy"), "ivy", "any-reject-blocks", 2))
+WITH_AGREEMENT = {0}
 SYSTEM = "system"
 TITLE = "Relapse in AML across trials"
 EXPECTED_REFUSALS = (NotFound, PermissionDenied, InvalidTransition, Conflict, ValidationError)
@@ -85,7 +93,7 @@ EDITS = st.sampled_from([
 # How often the moving-on rule picks each allowed move (withdraw and delete end an example early).
 MOVE_WEIGHTS = {"edit": 3, "submit": 3, "resubmit": 3, "send-to-review": 3, "answer": 3, "return": 1,
                 "withdraw": 1, "delete": 0, "vote": 4, "decide": 4, "close-voting": 1, "declare-conflict": 1,
-                "ask-question": 1}
+                "ask-question": 1, "accept-agreement": 4}
 PROPOSAL_NAMES = st.sampled_from([*workflow.PROPOSAL_ACTIONS, "approve"])  # "approve" is no proposal action
 REVIEW_NAMES = st.sampled_from([*workflow.REVIEW_ACTIONS, "submit"])  # nor is "submit" a review action
 
@@ -116,6 +124,22 @@ class ProposalModel:
     reviews: list[ReviewModel] = field(default_factory=list)  # in committee order, once sent to review
     events: int = 1  # "create"
     co_applicants: frozenset[str] = frozenset()
+    accepted: set[str] = field(default_factory=set)  # who accepted the agreement
+    revoked: set[int] = field(default_factory=set)  # committees whose datasets' access was revoked
+    linked_open: bool = False  # a renewal or amendment was started (and stays a draft in these walks)
+
+    @property
+    def people(self) -> set[str]:
+        return {"alice", *self.co_applicants}
+
+    def approved_committees(self) -> set[int]:
+        return {review.committee for review in self.reviews if review.outcome == APPROVED}
+
+    def live_grants(self, hovon: list[str]) -> int:
+        """People × approved datasets whose committee did not revoke them."""
+        committees = self.approved_committees() - self.revoked
+        datasets = [pid for pid in self.datasets if (0 if pid in hovon else 1) in committees]
+        return len(datasets) * len(self.people)
 
     @property
     def complete(self) -> bool:
@@ -166,7 +190,12 @@ class Workflow(RuleBasedStateMachine):
     def _proposal_relations(subject: str, proposal: ProposalModel) -> set[str]:
         relations = {"alice": {workflow.APPLICANT}, "olga": {workflow.COORDINATOR}, "adam": {workflow.ADMIN}}
         co_applicant = {workflow.CO_APPLICANT} if subject in proposal.co_applicants else set()
-        return relations.get(subject, set()) | co_applicant
+        chair = {workflow.CHAIR} if subject in {COMMITTEES[r.committee][1] for r in proposal.reviews} else set()
+        return relations.get(subject, set()) | co_applicant | chair
+
+    @staticmethod
+    def _chaired(subject: str, proposal: ProposalModel) -> set[int]:
+        return {review.committee for review in proposal.reviews if COMMITTEES[review.committee][1] == subject}
 
     def _review_relations(self, subject: str, review: ReviewModel) -> set[str]:
         if subject == SYSTEM:
@@ -179,7 +208,8 @@ class Workflow(RuleBasedStateMachine):
     def _plausible(self, action: workflow.Action, proposal: ProposalModel, review: ReviewModel | None) -> list[str]:
         """The people the workflow table names for the action (so that random walks get somewhere)."""
         people = {workflow.APPLICANT: ["alice"], workflow.COORDINATOR: ["olga"], workflow.SYSTEM: [SYSTEM],
-                  workflow.CO_APPLICANT: sorted(proposal.co_applicants)}
+                  workflow.CO_APPLICANT: sorted(proposal.co_applicants), workflow.ADMIN: ["adam"],
+                  workflow.CHAIR: sorted({COMMITTEES[r.committee][1] for r in proposal.reviews})}
         if review is not None:
             roster, chair, *_ = COMMITTEES[review.committee]
             people.update({workflow.MEMBER: list(roster), workflow.CHAIR: [chair]})
@@ -200,6 +230,18 @@ class Workflow(RuleBasedStateMachine):
             raise Refused(ValidationError)
         if name == "answer" and not any(review.state == QUESTION for review in proposal.reviews):
             raise Refused(InvalidTransition)
+        if name == "accept-agreement" and subject in proposal.accepted:
+            raise Refused(InvalidTransition)
+        if name in ("file-report", "remove-co-applicant"):  # no report's data_deleted, no co-applicant named
+            raise Refused(ValidationError)
+        if name in ("renew", "amend") and proposal.linked_open:
+            raise Refused(Conflict)
+        if name == "revoke":
+            mine = proposal.approved_committees() if subject == "adam" else self._chaired(subject, proposal)
+            if not (mine & proposal.approved_committees()) - proposal.revoked:
+                raise Refused(InvalidTransition)
+        if name == "close" and subject != "adam":  # the applicant files the final report first
+            raise Refused(ValidationError)
 
     def _predict_review(self, subject: str, proposal: ProposalModel, review: ReviewModel | None, name: str,
                         data: ActionInput) -> None:
@@ -369,6 +411,17 @@ class Workflow(RuleBasedStateMachine):
             return
         action = workflow.PROPOSAL_ACTIONS[name]
         before, proposal.state = proposal.state, action.leads_to(proposal.state)
+        if name == "accept-agreement":
+            proposal.accepted.add(subject)
+            if proposal.accepted >= proposal.people:
+                proposal.state = ACTIVE
+        elif name in ("renew", "amend"):
+            proposal.linked_open = True
+        elif name == "revoke":
+            mine = proposal.approved_committees() if subject == "adam" else self._chaired(subject, proposal)
+            proposal.revoked |= mine & proposal.approved_committees()
+            if proposal.revoked >= proposal.approved_committees():
+                proposal.state = REVOKED
         event = self._last_event(proposal)
         assert (event.action, event.actor_id, event.review_id) == (name, self.world.users[subject], None)
         assert (event.from_state, event.to_state) == (before, proposal.state)
@@ -422,10 +475,13 @@ class Workflow(RuleBasedStateMachine):
             live = [other for other in proposal.reviews if other.state != CANCELLED]
             if all(other.state == REVIEW_DECIDED for other in live):
                 outcomes = {other.outcome for other in live}
-                proposal.state = DECIDED
                 proposal.outcome = (APPROVED if outcomes == {APPROVED} else REJECTED if outcomes == {REJECTED}
                                     else PARTIALLY_APPROVED)
-                assert event.payload["proposal"] == {"from": UNDER_REVIEW, "to": DECIDED, "outcome": proposal.outcome}
+                # rejected: decided; approved: the agreement, unless no approving committee has one
+                proposal.state = (DECIDED if proposal.outcome == REJECTED
+                                  else AGREEMENT if proposal.approved_committees() & WITH_AGREEMENT else ACTIVE)
+                assert event.payload["proposal"] == {"from": UNDER_REVIEW, "to": proposal.state,
+                                                     "outcome": proposal.outcome}
             else:
                 assert "proposal" not in event.payload
 
@@ -454,10 +510,18 @@ class Workflow(RuleBasedStateMachine):
         for review_model in model.reviews:
             self._check_review(session, model, reviews[self.committee_ids[review_model.committee]], review_model)
         live = [review for review in reviews.values() if review.state != CANCELLED]
-        if model.state in (UNDER_REVIEW, DECIDED):  # decided exactly when every review is
-            assert (stored.state == DECIDED) == all(review.state == REVIEW_DECIDED for review in live)
+        if model.state in (UNDER_REVIEW, *AFTER_APPROVAL):  # decided exactly when every review is
+            assert (stored.state in AFTER_APPROVAL) == all(review.state == REVIEW_DECIDED for review in live)
             assert not any(review.state == CANCELLED for review in reviews.values())
-        if stored.state == DECIDED:
+        grants = session.scalars(select(Grant).where(Grant.proposal_id == model.id)).all()
+        live_grants = [grant for grant in grants if grant.ended_at is None]
+        if model.state in (ACTIVE, FINISHED, REVOKED):  # a grant per person and approved dataset, till revoked
+            assert len(grants) == len(model.datasets and [g for g in grants]) > 0
+            assert len(live_grants) == (model.live_grants(self.world.datasets[:2]) if model.state == ACTIVE else 0)
+            assert all(grant.revoked_at is not None for grant in grants if grant.end_reason == "revoked")
+        else:  # no access before the agreement, nor without approval
+            assert grants == []
+        if stored.state in AFTER_APPROVAL:
             outcomes = {review.outcome for review in live}
             combined = APPROVED if outcomes == {APPROVED} else REJECTED if outcomes == {REJECTED} else PARTIALLY_APPROVED
             assert stored.outcome == combined and stored.decided_at is not None

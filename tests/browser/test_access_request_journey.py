@@ -184,7 +184,7 @@ def test_a_proposal_goes_from_the_basket_to_a_decision_letter(browser, page, liv
         # 7. Alice reads the decision letter and the timeline.
         menu(page, "Requests")
         mine = page.get_by_role("row", name=re.compile(TITLE))
-        expect(mine).to_contain_text("Decided Approved")
+        expect(mine).to_contain_text("Waiting for the agreement Approved")
         mine.get_by_role("link", name=TITLE).click()
         timeline = page.get_by_role("region", name="Timeline")
 

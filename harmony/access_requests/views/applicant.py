@@ -11,7 +11,7 @@ from flask import flash, jsonify, redirect, render_template, request, send_file,
 
 from harmony.access_requests import actions, attachments, co_applicants, forms, proposals, queries, workflow
 from harmony.access_requests.content import ATTACHMENT_KINDS, FIELD_LABELS, ProposalContent, describe_purpose
-from harmony.access_requests.views import access_requests, editing, summaries, timeline
+from harmony.access_requests.views import access_requests, after_decision, editing, summaries, timeline
 from harmony.accounts.current import login_required, principal, safe_next
 from harmony.catalog import services as catalog
 from harmony.catalog import terms
@@ -162,9 +162,10 @@ def request_page(proposal_id: int):
 
 def _request_page(proposal_id: int, status: int = 200, error: ValidationError | None = None, failed: str | None = None,
                   comment: str | None = None, upload: forms.AttachmentForm | None = None,
-                  invite: forms.InviteForm | None = None):
+                  invite: forms.InviteForm | None = None, after_forms: dict | None = None):
     viewer = principal()
     detail = queries.proposal_detail(viewer, proposal_id)
+    after_page = after_decision.section(detail, after_forms, failed, error)  # agreement, grants, report, …
     reviews = {s.review.id: s.committee.name for s in detail.reviews}
     return render_template(
         "access_requests/request.html", detail=detail, failed=failed, comment=comment,
@@ -173,7 +174,7 @@ def _request_page(proposal_id: int, status: int = 200, error: ValidationError | 
         waiting=detail.waiting_on, purpose=describe_purpose(detail.proposal.content.get("purpose")),
         entries=timeline.entries(queries.events_for(viewer, proposal_id), reviews), checks=summaries.checklist(detail),
         upload=upload or forms.AttachmentForm(formdata=None), invite=invite or forms.InviteForm(formdata=None),
-        kinds=ATTACHMENT_KINDS, field_labels=FIELD_LABELS, confirmed=CONFIRMED), status
+        kinds=ATTACHMENT_KINDS, field_labels=FIELD_LABELS, confirmed=CONFIRMED, after_page=after_page), status
 
 
 @access_requests.post("/requests/<int:proposal_id>/actions/<action>")

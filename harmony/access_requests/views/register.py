@@ -64,6 +64,8 @@ def register_feed():
         add(entry, "link", rel="alternate", href=link, type="text/html")
         add(add(entry, "author"), "name", project.applicant)
         datasets = ", ".join(d.pid for d in project.datasets)
-        add(entry, "summary", f"{project.lay_summary}\n\n{project.institution}. Datasets: {datasets}.".strip())
+        published = "".join(f"\nPublication: {p.title}" + (f" <{p.url}>" if p.url else "") for p in project.publications)
+        add(entry, "summary", f"{project.lay_summary}\n\n{project.institution}. Datasets: {datasets}. "
+                              f"Grant period: {project.grant_period}.{published}".strip())
     body = ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
     return Response(body, mimetype="application/atom+xml")

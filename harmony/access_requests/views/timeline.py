@@ -15,7 +15,9 @@ from harmony.access_requests.models import ProposalEvent
 
 # Events that are not workflow actions.
 OTHER_EVENTS = {"create": "created the draft", "invite": "invited a co-applicant",
-                "join": "joined the proposal as co-applicant"}
+                "join": "joined the proposal as co-applicant",
+                "replaced": "started access through a linked proposal, which replaces this one"}
+KINDS = {"renewal": "a renewal", "amendment": "an amendment"}
 OUTCOMES = {"approved": "approved", "rejected": "rejected", "partially_approved": "partially approved"}
 
 
@@ -58,7 +60,30 @@ def _did(event: ProposalEvent) -> tuple[str, str | None]:
     if event.action == "send-to-review" and payload.get("reviews"):
         names = ", ".join(review.get("committee", "") for review in payload["reviews"])
         return f"{done} ({names})", comment
+    if event.action == "create" and (payload.get("renewal_of") or payload.get("amendment_of")):
+        kind = "renewal" if payload.get("renewal_of") else "amendment"
+        return f"created the draft as {KINDS[kind]} of proposal {payload[kind + '_of']}", comment
+    if event.action == "replaced":
+        return f"made {KINDS.get(payload.get('kind'), 'a linked proposal')} (proposal {payload.get('by')}) active, " \
+               "which replaces this one; its access ended", comment
+    if event.action in ("renew", "amend") and payload.get("linked"):
+        return f"{done}: proposal {payload['linked']}", comment
+    named = _named(event.action, payload)
+    if named:
+        return f"{done} ({', '.join(named)})", comment
     return done, comment
+
+
+def _named(action: str, payload: dict[str, Any]) -> list[str]:
+    """What a step after the decision was about: the datasets revoked, the co-applicant removed, the
+    agreements accepted with their versions."""
+    if action == "revoke":
+        return list(payload.get("datasets") or [])
+    if action == "remove-co-applicant" and payload.get("email"):
+        return [payload["email"]]
+    if action == "accept-agreement":
+        return [f"{name}, version {version}" for name, version in (payload.get("agreements") or {}).items()]
+    return []
 
 
 def entries(events: list[ProposalEvent], committees_by_review: dict[int, str]) -> list[Entry]:
