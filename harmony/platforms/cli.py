@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 import click
 from flask.cli import AppGroup
@@ -11,14 +10,12 @@ from flask.cli import AppGroup
 from harmony.accounts.cli import _fail
 from harmony.accounts.services import COMMAND_LINE
 from harmony.errors import HarmonyError
-from harmony.notifications.cli import _stop_on_signals
-from harmony.notifications.outbox import DeliveryReport
+from harmony.notifications import worker
 from harmony.platforms import tokens, webhooks
 from harmony.validation import parse
 
 log = logging.getLogger("harmony.webhooks")
 platforms_cli = AppGroup("platforms", help="Data platforms: service tokens and signed webhooks.")
-BATCH = 100
 
 
 @platforms_cli.command("add")
@@ -71,31 +68,4 @@ def revoke(name: str) -> None:
               help="Seconds between two looks for due webhooks with --follow.")
 def deliver(follow: bool, interval: float) -> None:
     """Post the webhooks that are due (new ones and retries) and print: sent N, retrying N, failed N."""
-    if not follow:
-        click.echo(str(_deliver_all()))
-        return
-    stop = threading.Event()
-    with _stop_on_signals(stop):
-        click.echo(f"Delivering webhooks every {interval:g} s; Ctrl-C stops.")
-        while not stop.is_set():
-            try:
-                report = _deliver_all(stop)
-            except Exception:  # the database may be restarting: keep the worker alive and try again
-                log.exception("delivering webhooks failed; trying again in %g s", interval)
-            else:
-                if report.sent or report.retrying or report.failed:
-                    click.echo(str(report))
-            stop.wait(interval)
-    click.echo("Stopped.")
-
-
-def _deliver_all(stop: threading.Event | None = None) -> DeliveryReport:
-    """Batches until fewer than a full batch was due (or a stop was asked for)."""
-    total = DeliveryReport()
-    while True:
-        report = webhooks.deliver_due(limit=BATCH)
-        total.sent += report.sent
-        total.retrying += report.retrying
-        total.failed += report.failed
-        if report.sent + report.retrying + report.failed < BATCH or (stop is not None and stop.is_set()):
-            return total
+    worker.run(webhooks.deliver_due, follow, interval, "webhooks", log)
