@@ -222,21 +222,20 @@ def agreement_dues(session: Session) -> list[Due]:
 
 
 def grant_end_dues(session: Session, now: datetime) -> list[Due]:
-    """Per active proposal, person and end date: the live grants that end then."""
+    """Per active proposal, person and end date: the live grants that end then, among those a reminder can
+    be due for (ending within the earliest reminder's days); the people read in one query."""
+    horizon = now + max(GRANT_END_REMINDERS) * DAY
     rows = session.execute(select(Grant, Proposal, Dataset.pid).join(Proposal, Proposal.id == Grant.proposal_id)
                            .join(Dataset, Dataset.id == Grant.dataset_id)
-                           .where(Proposal.state == ACTIVE, grants.live(now))
+                           .where(Proposal.state == ACTIVE, grants.live(now), Grant.end <= horizon)
                            .order_by(Grant.end, Grant.proposal_id, Grant.user_id, Dataset.pid)).all()
     grouped: dict[tuple[int, int, datetime], list] = {}
     for grant, proposal, pid in rows:
         grouped.setdefault((proposal.id, grant.user_id, grant.end), []).append((grant, proposal, pid))
-    dues = []
-    for (_proposal_id, user_id, end), found in grouped.items():
-        person = _users(session, [user_id])
-        if person:
-            dues.append(Due(GRANT_END, found[0][1], end, min(g.start for g, _p, _d in found), person,
-                            datasets=tuple(pid for _g, _p, pid in found)))
-    return dues
+    people = {user.id: user for user in _users(session, [user_id for _p, user_id, _e in grouped])}
+    return [Due(GRANT_END, found[0][1], end, min(g.start for g, _p, _d in found), (people[user_id],),
+                datasets=tuple(pid for _g, _p, pid in found))
+            for (_proposal_id, user_id, end), found in grouped.items() if user_id in people]
 
 
 def report_dues(session: Session) -> list[Due]:

@@ -14,7 +14,10 @@ from harmony.access_requests.committees import agreement_text
 from harmony.access_requests.content import FIELD_LABELS, diff
 from harmony.access_requests.grant_steps import agreements_due_for, pending_acceptances
 from harmony.access_requests.models import AgreementAcceptance, Committee, FinalReport, Proposal, ProposalDataset
+from harmony.access_requests.permissions import can_view_proposal
+from harmony.access_requests.proposals import standing
 from harmony.accounts.models import User
+from harmony.accounts.permissions import Principal
 from harmony.catalog.models import Dataset
 
 
@@ -47,8 +50,9 @@ def _snapshot(session: Session, proposal: Proposal) -> dict[str, Any]:
     return {**proposal.content, "datasets": list(pids)}
 
 
-def after_decision(session: Session, proposal: Proposal, viewer_id: int | None) -> AfterDecision:
-    found = AfterDecision()
+def after_decision(session: Session, proposal: Proposal, viewer: Principal) -> AfterDecision:
+    """What follows the decision, as the viewer may see it (a draft renewal only for its applicants)."""
+    found, viewer_id = AfterDecision(), viewer.user_id
     if proposal.decided_at is not None:
         mine = set(session.scalars(select(AgreementAcceptance.committee_id).where(
             AgreementAcceptance.proposal_id == proposal.id, AgreementAcceptance.user_id == viewer_id)))
@@ -57,7 +61,9 @@ def after_decision(session: Session, proposal: Proposal, viewer_id: int | None) 
         found.waiting_for = pending_acceptances(session, proposal)
         found.grants = grants.grants_of(proposal.id)
         found.report = session.scalar(select(FinalReport).where(FinalReport.proposal_id == proposal.id))
-    found.linked = list(session.scalars(select(Proposal).where(Proposal.parent_id == proposal.id).order_by(Proposal.id)))
+    found.linked = [child for child in session.scalars(select(Proposal).where(Proposal.parent_id == proposal.id)
+                                                       .order_by(Proposal.id))
+                    if can_view_proposal(standing(viewer, child, session), child)]
     if proposal.parent_id is not None:
         found.parent = session.get(Proposal, proposal.parent_id)
         found.changes = [(FIELD_LABELS.get(key, key), old, new) for key, old, new

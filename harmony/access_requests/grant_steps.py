@@ -81,15 +81,17 @@ def _activate(step: Step) -> None:
 
 
 def _close_parent(step: Step) -> None:
-    """The original of a renewal or amendment is finished once its successor is active (its grants ended
-    with `replaced` in `start_grants`); the original's own trail says so."""
+    """The original of a renewal or amendment is finished once its successor is active and nothing of it is
+    left (its grants for the successor's datasets ended with `replaced` in `start_grants`); the original's
+    own trail says so."""
     parent = audit.lock(step.session, step.proposal.parent_id)
-    if parent.state == ACTIVE:
+    before = parent.state
+    finished = before == ACTIVE and grants.live_count(step.session, parent.id, step.now) == 0
+    if finished:
         step.session.execute(Proposal.__table__.update().where(Proposal.id == parent.id, Proposal.state == ACTIVE)
                              .values(state=FINISHED, state_changed_at=step.now, updated_at=step.now))
     audit.append(step.session, parent, actor_id=step.actor.user_id, actor_name=step.actor.display_name,
-                 action="replaced", at=step.now, from_state=parent.state,
-                 to_state=FINISHED if parent.state == ACTIVE else parent.state,
+                 action="replaced", at=step.now, from_state=before, to_state=FINISHED if finished else before,
                  payload={"by": step.proposal.id, "kind": step.proposal.kind})
 
 
@@ -171,9 +173,7 @@ def _linked(kind: str) -> Callable[[Step], None]:
                          state_changed_at=step.now)
         step.session.add(child)
         step.session.flush()
-        approved = step.session.scalars(select(ProposalDataset.dataset_id).where(
-            ProposalDataset.proposal_id == step.proposal.id, ProposalDataset.outcome == APPROVED)).all()
-        for dataset_id in approved:
+        for dataset_id in carried_datasets(step.session, step.proposal.id):
             step.session.add(ProposalDataset(proposal_id=child.id, dataset_id=dataset_id))
         for co in step.session.scalars(select(CoApplicant).where(CoApplicant.proposal_id == step.proposal.id,
                                                                  CoApplicant.accepted_at.is_not(None),
@@ -188,6 +188,15 @@ def _linked(kind: str) -> Callable[[Step], None]:
     return start
 
 
+def carried_datasets(session: Session, proposal_id: int) -> list[int]:
+    """What a renewal or amendment carries over from its original: the approved datasets whose access was
+    not revoked (a revoked one can be asked for again, and its committee then reviews it)."""
+    revoked = select(Grant.dataset_id).where(Grant.proposal_id == proposal_id, Grant.end_reason == GRANT_REVOKED)
+    return list(session.scalars(select(ProposalDataset.dataset_id).where(
+        ProposalDataset.proposal_id == proposal_id, ProposalDataset.outcome == APPROVED,
+        ProposalDataset.dataset_id.not_in(revoked)).order_by(ProposalDataset.dataset_id)))
+
+
 def _remove_co_applicant(step: Step) -> None:
     co = step.session.get(CoApplicant, step.data.co_applicant) if step.data.co_applicant else None
     if co is None or co.proposal_id != step.proposal.id or co.removed_at is not None:
@@ -200,6 +209,7 @@ def _remove_co_applicant(step: Step) -> None:
     co.removed_at = step.now
     ended = grants.end_grants(step.session, and_(Grant.proposal_id == step.proposal.id, Grant.user_id == co.user_id),
                               GRANT_REMOVED, step.now)
+    _remove_from_linked(step, co)
     step.payload["grants_ended"] = len(ended)
     removed = step.session.get(User, co.user_id)
     tell(step, [removed], "co-applicant-removed", "You were removed from a proposal",
@@ -207,6 +217,23 @@ def _remove_co_applicant(step: Step) -> None:
     if step.proposal.state == AGREEMENT:
         step.session.flush()
         _activate_when_all_accepted(step, agreements_due(step))
+
+
+def _remove_from_linked(step: Step, co: CoApplicant) -> None:
+    """A renewal or amendment on its way carries the co-applicants over: the removal reaches it too, so the
+    removed person gets no access through it later."""
+    for child in step.session.scalars(select(Proposal).where(Proposal.parent_id == step.proposal.id,
+                                                             Proposal.state.in_(OPEN_STATES))):
+        carried = step.session.scalar(select(CoApplicant).where(CoApplicant.proposal_id == child.id,
+                                                                CoApplicant.email == co.email,
+                                                                CoApplicant.removed_at.is_(None)))
+        if carried is None:
+            continue
+        locked = audit.lock(step.session, child.id)
+        carried.removed_at = step.now
+        audit.append(step.session, locked, actor_id=step.actor.user_id, actor_name=step.actor.display_name,
+                     action="remove-co-applicant", at=step.now, from_state=locked.state, to_state=locked.state,
+                     payload={"email": co.email, "removed_from": step.proposal.id})
 
 
 def _revoke(step: Step) -> None:

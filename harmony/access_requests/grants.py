@@ -69,17 +69,19 @@ def people(session: Session, proposal: Proposal) -> list[int]:
 
 def start_grants(session: Session, proposal: Proposal, now: datetime) -> list[Grant]:
     """A grant per person and approved dataset, from now for the requested duration (a dataset with a DUO time
-    limit at most TIME_LIMIT_MONTHS). An amendment keeps the original's end; whatever the original still
-    grants ends now, replaced by these."""
+    limit at most TIME_LIMIT_MONTHS). An amendment keeps the original's end. What the original still grants
+    for these datasets ends now, replaced by these; the rest of the original (a dataset whose committee
+    rejected the amendment) goes on."""
     months = int(proposal.content.get("duration_months") or TIME_LIMIT_MONTHS)
+    rows = session.execute(select(ProposalDataset, Dataset).join(Dataset, Dataset.id == ProposalDataset.dataset_id)
+                           .where(ProposalDataset.proposal_id == proposal.id, ProposalDataset.outcome == APPROVED)).all()
     parent_end = None
     if proposal.parent_id is not None:
         if proposal.kind == AMENDMENT:
             parent_end = session.scalar(select(Grant.end).where(Grant.proposal_id == proposal.parent_id)
                                         .order_by(Grant.end.desc()).limit(1))
-        end_grants(session, Grant.proposal_id == proposal.parent_id, "replaced", now)
-    rows = session.execute(select(ProposalDataset, Dataset).join(Dataset, Dataset.id == ProposalDataset.dataset_id)
-                           .where(ProposalDataset.proposal_id == proposal.id, ProposalDataset.outcome == APPROVED)).all()
+        end_grants(session, and_(Grant.proposal_id == proposal.parent_id,
+                                 Grant.dataset_id.in_([dataset.id for _link, dataset in rows])), "replaced", now)
     made = []
     for link, dataset in rows:
         end = add_months(now, min(months, TIME_LIMIT_MONTHS) if _has_time_limit(dataset) else months)

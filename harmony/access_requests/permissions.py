@@ -20,6 +20,7 @@ from harmony.access_requests.models import (
     REVIEW_DECIDED,
     CoApplicant,
     Proposal,
+    ProposalDataset,
     Review,
 )
 from harmony.accounts.permissions import Principal
@@ -30,8 +31,10 @@ class Standing:
     principal: Principal
     applicant: bool = False
     co_applicant: bool = False
-    reviewing_committees: frozenset[int] = field(default_factory=frozenset)  # committees with a review of it
+    # committees with a review of it, or governing a dataset it carries over from its original (an amendment)
+    reviewing_committees: frozenset[int] = field(default_factory=frozenset)
     recused_reviews: frozenset[int] = field(default_factory=frozenset)
+    recused_committees: frozenset[int] = field(default_factory=frozenset)  # of the reviews recused from
     voted_reviews: frozenset[int] = field(default_factory=frozenset)
 
     def member_of(self, committee_id: int) -> bool:
@@ -62,8 +65,10 @@ def proposal_relations(standing: Standing, proposal: Proposal) -> set[str]:
 
 
 def chaired_committees(standing: Standing) -> set[int]:
-    """The proposal's reviewing committees the person chairs (a chair acts on their committee's datasets)."""
-    return set(standing.reviewing_committees) & standing.principal.scopes("chair", "committee")
+    """The proposal's reviewing committees the person chairs and is not recused in (a chair acts on their
+    committee's datasets; a recused chair not at all)."""
+    return (set(standing.reviewing_committees) & standing.principal.scopes("chair", "committee")) \
+        - standing.recused_committees
 
 
 def review_relations(standing: Standing, review: Review) -> set[str]:
@@ -151,6 +156,8 @@ def visible_proposals(principal: Principal) -> ColumnElement[bool]:
     committees = committees_of(principal)
     if committees:
         clauses.append(Proposal.id.in_(select(Review.proposal_id).where(Review.committee_id.in_(committees))))
+        clauses.append(Proposal.id.in_(select(ProposalDataset.proposal_id).where(
+            ProposalDataset.committee_id.in_(committees))))
     return (or_(*clauses)) & ((Proposal.state != DELETED) | (Proposal.applicant_id == principal.user_id))
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from harmony.access_requests.content import FIELD_LABELS, diff, submission_problems
-from harmony.access_requests.grant_steps import GRANT_HANDLERS
+from harmony.access_requests.grant_steps import GRANT_HANDLERS, carried_datasets
 from harmony.access_requests.models import (
     AMENDMENT,
     APPROVED,
@@ -23,7 +23,6 @@ from harmony.access_requests.models import (
     CoApplicant,
     Committee,
     Proposal,
-    ProposalDataset,
     Question,
     Review,
 )
@@ -105,15 +104,16 @@ def _send_to_review(step: Step) -> None:
 
 
 def _concerned(step: Step, links: list, by_committee: dict[int, list[str]]) -> dict[int, list[str]]:
-    """An amendment goes to the committees of the datasets it adds (to all, when it adds a co-applicant:
-    they would see every dataset); the datasets of the others stay approved as in the original."""
-    parent = step.proposal.parent_id
-    approved = set(step.session.scalars(select(ProposalDataset.dataset_id).where(
-        ProposalDataset.proposal_id == parent, ProposalDataset.outcome == APPROVED)))
+    """An amendment goes to the committees of the datasets it adds; to all when it adds a co-applicant (they
+    would see every dataset) or changes the text (what the data are for). The datasets of the others stay
+    approved as in the original."""
+    parent = step.session.get(Proposal, step.proposal.parent_id)
+    approved = set(carried_datasets(step.session, parent.id))
     before = set(step.session.scalars(select(CoApplicant.email).where(
-        CoApplicant.proposal_id == parent, CoApplicant.accepted_at.is_not(None), CoApplicant.removed_at.is_(None))))
-    now = set(step.session.scalars(select(CoApplicant.email).where(CoApplicant.proposal_id == step.proposal.id)))
-    if now - before:
+        CoApplicant.proposal_id == parent.id, CoApplicant.accepted_at.is_not(None), CoApplicant.removed_at.is_(None))))
+    now = set(step.session.scalars(select(CoApplicant.email).where(CoApplicant.proposal_id == step.proposal.id,
+                                                                   CoApplicant.removed_at.is_(None))))
+    if now - before or step.proposal.content != parent.content:
         return by_committee
     concerned = {link.committee_id for link, dataset in links if dataset.id not in approved}
     if not concerned:

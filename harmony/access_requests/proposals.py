@@ -43,6 +43,9 @@ def standing(principal: Principal, proposal: Proposal, session: Session | None =
                                                      CoApplicant.removed_at.is_(None)))
     reviews = session.execute(select(Review.id, Review.committee_id).where(Review.proposal_id == proposal.id)).all()
     review_ids = [review_id for review_id, _ in reviews]
+    # an amendment's carried-over datasets keep their committee, which has no review of it: it still governs them
+    governing = set(session.scalars(select(ProposalDataset.committee_id).where(
+        ProposalDataset.proposal_id == proposal.id, ProposalDataset.committee_id.is_not(None))))
     recused = voted = frozenset()
     if review_ids:
         recused = frozenset(session.scalars(select(Recusal.review_id).where(
@@ -50,8 +53,9 @@ def standing(principal: Principal, proposal: Proposal, session: Session | None =
         voted = frozenset(session.scalars(select(Vote.review_id).where(
             Vote.review_id.in_(review_ids), Vote.user_id == principal.user_id)))
     return Standing(principal, applicant=proposal.applicant_id == principal.user_id, co_applicant=co is not None,
-                    reviewing_committees=frozenset(committee for _, committee in reviews),
-                    recused_reviews=recused, voted_reviews=voted)
+                    reviewing_committees=frozenset({committee for _, committee in reviews} | governing),
+                    recused_reviews=recused, voted_reviews=voted,
+                    recused_committees=frozenset(committee for review_id, committee in reviews if review_id in recused))
 
 
 def get_proposal(viewer: Principal, proposal_id: int) -> tuple[Proposal, Standing]:

@@ -103,7 +103,7 @@ def proposal_detail(viewer: Principal, proposal_id: int) -> ProposalDetail:
     actions = workflow.available(workflow.PROPOSAL_ACTIONS, proposal.state, relations)
     if not any(summary.review.state == QUESTION for summary in reviews):
         actions = [action for action in actions if action.name != "answer"]
-    after = after_decision(session, proposal, viewer.user_id)
+    after = after_decision(session, proposal, viewer)
     co_applicants = list(session.scalars(select(CoApplicant).where(CoApplicant.proposal_id == proposal.id)
                                          .order_by(CoApplicant.id)))
     pointless = {"accept-agreement"} if after.accepted_everything else set()

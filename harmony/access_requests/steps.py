@@ -111,7 +111,8 @@ def record(step: Step, before: str, after: str) -> None:
 
 def applicants(session: Session, proposal: Proposal) -> list[User]:
     ids = [proposal.applicant_id, *session.scalars(select(CoApplicant.user_id).where(
-        CoApplicant.proposal_id == proposal.id, CoApplicant.user_id.is_not(None)))]
+        CoApplicant.proposal_id == proposal.id, CoApplicant.user_id.is_not(None), CoApplicant.accepted_at.is_not(None),
+        CoApplicant.removed_at.is_(None)))]
     return list(session.scalars(select(User).where(User.id.in_(ids))))
 
 

@@ -85,7 +85,7 @@ PROPOSAL_ACTIONS = {action.name: action for action in (
     # after an approval (the handlers move to ACTIVE or REVOKED when the last one accepts or the last grant goes)
     _action("accept-agreement", "proposal", {AGREEMENT}, None, {APPLICANT, CO_APPLICANT},
             "Accept the agreement", "accepted the data access agreement", or_to={ACTIVE}),
-    _action("file-report", "proposal", {ACTIVE, EXPIRED, REVOKED}, None, {APPLICANT}, "File the final report",
+    _action("file-report", "proposal", {ACTIVE, EXPIRED, REVOKED, FINISHED}, None, {APPLICANT}, "File the final report",
             "filed the final report"),
     _action("renew", "proposal", {ACTIVE, EXPIRED}, None, {APPLICANT}, "Ask for a renewal",
             "started a renewal", style="secondary"),

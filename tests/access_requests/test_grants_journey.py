@@ -11,6 +11,8 @@ from harmony import clock, db
 from harmony.access_requests import audit, co_applicants
 from harmony.access_requests.grants import add_months
 from harmony.access_requests.models import Grant
+from harmony.accounts import services as accounts
+from harmony.accounts.services import COMMAND_LINE, RoleGrantInput
 from harmony.notifications.models import OutboxMail
 from tests.access_requests.conftest import act, approve, draft, review_act
 
@@ -167,3 +169,102 @@ def test_an_amendment_goes_only_to_the_committees_of_what_it_adds_and_keeps_the_
     grants = _grants(world, amendment_id)
     assert len(grants) == 2 and {g.end for g in grants} == original_end  # an amendment does not extend
     assert client.get(f"/api/v1/requests/{proposal_id}", headers=world.headers("alice")).get_json()["state"] == "closed"
+
+
+# --- the review's findings: each a way access could outlive a decision ------------------------------
+
+
+def _review_by_both(client, world, proposal_id, rejecting: str | None = None):
+    sent = act(client, world, "olga", proposal_id, "send-to-review").get_json()
+    voters = {"HOVON DAC": ("erin", "fay", "chris"), "EPLN DAC": ("gus", "hana", "ivy")}
+    for review in sent["reviews"]:
+        *members, chair = voters[review["committee"]]
+        vote = "reject" if review["committee"] == rejecting else "approve"
+        for member in members:
+            review_act(client, world, member, review["id"], "vote", vote=vote)
+        assert review_act(client, world, chair, review["id"], "decide").status_code == 200
+    return [review["committee"] for review in sent["reviews"]]
+
+
+def _linked_draft(client, world, proposal_id, action):
+    assert act(client, world, "alice", proposal_id, action).status_code == 200
+    return client.get(f"/api/v1/requests/{proposal_id}", headers=world.headers("alice")).get_json()["linked"][-1]["id"]
+
+
+def test_a_recused_chair_cannot_revoke(client, world):
+    with world.app.app_context():
+        accounts.grant_role(COMMAND_LINE, RoleGrantInput(user_id=world.users["erin"], role="chair",
+                                                         scope_id=world.committees[0].id))
+    proposal_id = draft(client, world, pids=world.datasets[:2])["id"]
+    act(client, world, "alice", proposal_id, "submit")
+    review_id = act(client, world, "olga", proposal_id, "send-to-review").get_json()["reviews"][0]["id"]
+    review_act(client, world, "chris", review_id, "declare-conflict", comment="I co-wrote the protocol.")
+    for member in ("erin", "fay"):
+        review_act(client, world, member, review_id, "vote", vote="approve")
+    assert review_act(client, world, "erin", review_id, "decide").status_code == 200
+    act(client, world, "alice", proposal_id, "accept-agreement")
+    assert act(client, world, "chris", proposal_id, "revoke", comment="Recused, yet trying.").status_code == 403
+    assert act(client, world, "erin", proposal_id, "revoke", comment="The data left the environment.").status_code == 200
+
+
+def test_an_amendment_does_not_bring_back_revoked_access(client, world):
+    proposal_id = approve(client, world)
+    act(client, world, "alice", proposal_id, "accept-agreement")
+    assert act(client, world, "chris", proposal_id, "revoke", comment="Shared outside the project.").status_code == 200
+    amendment_id = _linked_draft(client, world, proposal_id, "amend")
+    carried = client.get(f"/api/v1/requests/{amendment_id}", headers=world.headers("alice")).get_json()
+    assert sorted(d["pid"] for d in carried["datasets"]) == world.datasets[2:]  # not the revoked HOVON ones
+    client.patch(f"/api/v1/requests/{amendment_id}", json={"methods": "Also a competing-risks model."},
+                 headers=world.headers("alice"))
+    act(client, world, "alice", amendment_id, "submit")
+    assert _review_by_both(client, world, amendment_id) == ["EPLN DAC"]  # the committees of what it carries
+
+
+def test_a_partly_rejected_amendment_leaves_the_originals_other_access(client, world):
+    proposal_id = approve(client, world)
+    act(client, world, "alice", proposal_id, "accept-agreement")
+    amendment_id = _linked_draft(client, world, proposal_id, "amend")
+    _invite_and_join(client, world, amendment_id, "bruno")  # a new co-applicant: every committee reviews
+    act(client, world, "alice", amendment_id, "submit")
+    assert _review_by_both(client, world, amendment_id, rejecting="EPLN DAC") == ["HOVON DAC", "EPLN DAC"]
+    accepted = [act(client, world, who, amendment_id, "accept-agreement").get_json()["state"] for who in ("alice", "bruno")]
+    assert accepted[-1] == "active"
+    original = _grants(world, proposal_id)
+    assert {(g.dataset_id, g.end_reason) for g in original} == {
+        (g.dataset_id, "replaced" if g.committee_id == world.committees[0].id else None) for g in original}
+    assert client.get(f"/api/v1/requests/{proposal_id}", headers=world.headers("alice")).get_json()["state"] == "active"
+
+
+def test_a_removed_co_applicant_leaves_the_renewal_under_way_and_hears_no_more(client, world):
+    proposal_id = draft(client, world, pids=world.datasets[2:])["id"]
+    co_id = _invite_and_join(client, world, proposal_id, "bruno")
+    act(client, world, "alice", proposal_id, "submit")
+    _review_by_both(client, world, proposal_id)
+    renewal_id = _linked_draft(client, world, proposal_id, "renew")
+    assert act(client, world, "alice", proposal_id, "remove-co-applicant", co_applicant=co_id).status_code == 200
+    renewal = client.get(f"/api/v1/requests/{renewal_id}", headers=world.headers("alice")).get_json()
+    assert [(c["email"], c["removed"]) for c in renewal["co_applicants"]] == [("bruno@example.org", True)]
+    act(client, world, "alice", renewal_id, "submit")
+    _review_by_both(client, world, renewal_id)
+    assert {g.user_id for g in _grants(world, renewal_id)} == {world.users["alice"]}
+    act(client, world, "ivy", renewal_id, "revoke", comment="Found on a shared drive.")
+    with world.app.app_context():
+        told = db.session().scalars(select(OutboxMail.subject).where(OutboxMail.to_address == "bruno@example.org")).all()
+    assert not any("revoked" in subject.lower() for subject in told), told
+
+
+def test_after_an_admin_closes_the_project_the_applicant_can_still_file_the_report(client, world):
+    proposal_id = approve(client, world, pids=world.datasets[2:])
+    assert act(client, world, "adam", proposal_id, "close").get_json()["state"] == "closed"
+    filed = act(client, world, "alice", proposal_id, "file-report", data_deleted=True, publications=[])
+    assert filed.status_code == 200, filed.get_json()
+
+
+def test_an_amendment_that_changes_the_text_goes_to_every_committee(client, world):
+    proposal_id = approve(client, world)
+    act(client, world, "alice", proposal_id, "accept-agreement")
+    amendment_id = _linked_draft(client, world, proposal_id, "amend")
+    client.patch(f"/api/v1/requests/{amendment_id}", json={"objectives": "Also relapse after transplant."},
+                 headers=world.headers("alice"))
+    act(client, world, "alice", amendment_id, "submit")
+    assert _review_by_both(client, world, amendment_id) == ["HOVON DAC", "EPLN DAC"]

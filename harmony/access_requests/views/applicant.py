@@ -181,8 +181,8 @@ def _request_page(proposal_id: int, status: int = 200, error: ValidationError | 
 @login_required
 def request_action(proposal_id: int, action: str):
     chosen = workflow.PROPOSAL_ACTIONS.get(action)
-    if chosen is None:
-        raise NotFound(f"A proposal has no action {action!r}.")
+    if chosen is None or action in after_decision.AFTER_ACTIONS:  # those have forms of their own, with their questions
+        raise NotFound(f"A proposal has no action {action!r} here; use its form on the proposal's page.")
     form = forms.ActionForm()
     comment = form.comment.data
     try:
