@@ -56,8 +56,10 @@ def page(browser):
 
 
 @pytest.fixture
-def live_server(database_url, dev_provider, tmp_path):
-    """Harmony served over HTTP on a free loopback port; yields its base URL."""
+def live_site(database_url, dev_provider, tmp_path):
+    """Harmony served over HTTP on a free loopback port, in a thread of this process, and the app behind it:
+    `(base_url, app)`, to arrange data and check results through its services. Ours, not pytest-flask's
+    `live_server`: tests/conftest.py says why."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -69,8 +71,7 @@ def live_server(database_url, dev_provider, tmp_path):
     server = werkzeug.serving.make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    server.harmony_app = app
-    yield base_url
+    yield base_url, app
     server.shutdown()
     thread.join(timeout=5)
     with app.app_context():
@@ -78,22 +79,6 @@ def live_server(database_url, dev_provider, tmp_path):
 
 
 @pytest.fixture
-def live_site(request, database_url, dev_provider):
-    """`live_server` and the app behind it, `(base_url, app)`, to arrange data through its services.
-
-    The server keeps its app as `harmony_app`; this catches the server as `live_server` makes it.
-    Ask for this fixture instead of `live_server` (it starts that one).
-    """
-    made = []
-    real_make_server = werkzeug.serving.make_server
-
-    def catching(*args, **kwargs):
-        made.append(real_make_server(*args, **kwargs))
-        return made[-1]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(werkzeug.serving, "make_server", catching)
-        base_url = request.getfixturevalue("live_server")
-    if not made:
-        pytest.fail("live_site must be requested before live_server", pytrace=False)
-    return base_url, made[-1].harmony_app
+def live_server(live_site) -> str:
+    """`live_site`'s base URL, for tests that need no more (the same server when a test asks for both)."""
+    return live_site[0]

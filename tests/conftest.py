@@ -5,6 +5,18 @@ emptied before each test. pytest-flask builds on the `app` fixture: its `client`
 client, and it keeps a request context pushed around each test that takes `app`, so `url_for` works
 in tests (harmony.db gives each request and command its own session all the same).
 
+pytest-flask's fixtures serve where they fit: `client` and `config` are its own, and `app` is ours as it
+expects. Ours that remain, and what they do that pytest-flask's cannot:
+- `live_server` and `live_site` (tests/browser_fixtures.py), instead of its `live_server`: the app's
+  BASE_URL, and with it the sign-in redirect URI the provider sends the browser back to, must name the
+  server's port when the app is built, while pytest-flask's picks its port after `app` exists and only
+  rewrites SERVER_NAME. Ours serves from a thread of the test process, where pytest-flask's forks a
+  process that already runs threads (Playwright, the development provider; and a closure cannot start
+  under Python 3.14's default start method on Linux), so `live_site` can hand the test the very app it
+  serves, to arrange data and check results through its services. Like `app`, it runs per database.
+- `api` (tests/access_requests/conftest.py): a second test client that never holds a session nor keeps
+  a request context, beside `client` and the people's own clients (pytest-flask has one per test).
+
 Set TEST_DATABASE_URL to use an existing PostgreSQL database instead of starting a server, and
 REQUIRE_POSTGRES=1 to fail (not skip) when none can be had.
 """

@@ -1,5 +1,7 @@
 """The app shell as a visitor and an API client meet it: pages, headers, errors, CSRF."""
 
+import re
+
 from flask import Blueprint, request
 from flask_wtf.csrf import generate_csrf
 
@@ -115,3 +117,13 @@ def test_robots_txt_points_at_the_sitemap(client):
     response = client.get("/robots.txt")
     assert response.status_code == 200
     assert b"Sitemap: http://harmony.test/sitemap.xml" in response.data
+
+
+def test_pages_link_the_icon_and_favicon_ico_answers(client):
+    icons = re.findall(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', client.get("/").get_data(as_text=True))
+    assert len(icons) == 1, "the page links no icon (or several)"
+    icon = client.get(icons[0])
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert b"<svg" in icon.data
+    legacy = client.get("/favicon.ico")  # what browsers ask for whatever the page links
+    assert legacy.status_code in (301, 302, 307, 308) and legacy.headers["Location"] == icons[0]

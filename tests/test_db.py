@@ -73,11 +73,19 @@ def test_reads_before_a_unit_of_work_do_not_block_it(app):
         assert count_changes() == 1
 
 
-def test_two_writers_at_once_both_succeed(app):
-    """Both threads read and then write. On SQLite a deferred transaction would fail with
-    'database is locked' here; BEGIN IMMEDIATE makes the second writer wait instead."""
-    first_has_read = threading.Event()
-    second_has_read = threading.Event()
+def test_two_writers_at_once_both_succeed(app, database_url):
+    """Both threads read and then write. On SQLite a deferred transaction would let the second read and
+    then fail with 'database is locked' when it writes; BEGIN IMMEDIATE keeps it from beginning at all
+    until the first commits. The first holds its transaction until the second has either read (as on
+    PostgreSQL) or been kept out: the second's app has no busy timeout, so being kept out shows at once
+    as 'locked' at its first statement (before any read), and it tries again once the first is done."""
+    from sqlalchemy.exc import OperationalError
+
+    from tests.conftest import make_app
+
+    impatient = make_app(database_url, SQLITE_BUSY_TIMEOUT_MS=0)
+    first_has_read, second_is_in, first_done = threading.Event(), threading.Event(), threading.Event()
+    kept_out: list[bool] = []
     errors: list[BaseException] = []
 
     def first():
@@ -86,28 +94,45 @@ def test_two_writers_at_once_both_succeed(app):
                 with db.unit_of_work() as uow:
                     count_changes()
                     first_has_read.set()
-                    second_has_read.wait(timeout=0.5)  # give the other writer every chance to interleave
+                    assert second_is_in.wait(timeout=30)  # a hang guard only
                     uow.record_change("dataset", "first", "created")
         except BaseException as error:  # reported below
             errors.append(error)
+        finally:
+            first_done.set()
 
     def second():
         try:
-            first_has_read.wait(timeout=10)
-            with app.app_context():
-                with db.unit_of_work() as uow:
-                    count_changes()
-                    second_has_read.set()
-                    uow.record_change("dataset", "second", "created")
+            assert first_has_read.wait(timeout=30)
+            with impatient.app_context():
+                while True:
+                    has_read = False
+                    try:
+                        with db.unit_of_work() as uow:
+                            count_changes()
+                            has_read = True
+                            second_is_in.set()
+                            uow.record_change("dataset", "second", "created")
+                        return
+                    except OperationalError as error:
+                        if has_read or "locked" not in str(error) or kept_out:
+                            raise  # locked after reading: the interleaving BEGIN IMMEDIATE prevents
+                        kept_out.append(True)
+                        second_is_in.set()
+                        assert first_done.wait(timeout=30)
         except BaseException as error:
             errors.append(error)
+            second_is_in.set()
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=60)
+    with impatient.app_context():
+        db.engine().dispose()
     assert errors == []
+    assert kept_out == ([True] if database_url.startswith("sqlite") else [])
     with app.app_context():
         assert count_changes() == 2
 

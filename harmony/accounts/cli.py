@@ -78,9 +78,10 @@ def token(subject: str, days: int, name: str, issuer: str | None) -> None:
 
 @click.command("dev-idp")
 @click.option("--port", default=None, type=int, help="Port (default: from HARMONY_DEV_IDP_URL, 9400).")
-def dev_idp(port: int | None) -> None:
+@click.option("--until-stdin-closes", is_flag=True, help="Also stop when standard input closes (its parent's end).")
+def dev_idp(port: int | None, until_stdin_closes: bool) -> None:
     """Run the development OpenID provider on loopback, with the demo personas."""
     from harmony.accounts.devidp import serve
 
     url = current_app.config["DEV_IDP_URL"]
-    serve(port or int(url.rsplit(":", 1)[1].split("/")[0]))
+    serve(port or int(url.rsplit(":", 1)[1].split("/")[0]), until_stdin_closes)

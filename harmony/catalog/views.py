@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
 
 from harmony.accounts.current import login_required, principal
-from harmony.catalog import forms, permissions, services, terms
+from harmony.catalog import curation_desk, forms, permissions, services, terms
 from harmony.catalog.content import DatasetContent, completeness, publication_problems, registration_kind
 from harmony.catalog.exports.listing import first_issued
 from harmony.catalog.exports.rdf import rdf_response, wanted_rdf_format
@@ -110,10 +110,11 @@ def curate():
     viewer = principal()
     if not permissions.can_curate_anything(viewer):
         raise PermissionDenied("The curation desk is for the curators of a study group.")
-    by_id = {group.id: group for group in services.groups()}
-    rows = [(d, by_id[d.group_id], completeness(d.content)[0]) for d in services.curation_queue(viewer)]
-    mine = [group for group in by_id.values() if permissions.can_curate(viewer, group.id)]
-    return render_template("catalog/curate.html", rows=rows, groups=mine)
+    query = parse(curation_desk.DeskQuery, request.args.to_dict())
+    listed = curation_desk.desk_page(viewer, query)
+    mine = [group for group in services.groups() if permissions.can_curate(viewer, group.id)]
+    return render_template("catalog/curate.html", listed=listed, query=query, groups=mine,
+                           states=curation_desk.STATES, sorts=curation_desk.SORTS)
 
 
 @catalog.route("/groups/<acronym>/datasets/new", methods=["GET", "POST"])

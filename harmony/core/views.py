@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from harmony.access_requests.permissions import can_manage_committees, can_screen, committees_of
 from harmony.accounts.current import principal
 from harmony.accounts.permissions import can_manage_roles
 from harmony.catalog.permissions import can_curate_anything
-from harmony.core import health
+from harmony.core import dates, health
 from harmony.platforms.tokens import can_manage_platforms
 
 core = Blueprint("core", __name__)
+core.add_app_template_filter(dates.day, "day")  # one date format on every page
+core.add_app_template_filter(dates.moment, "moment")
 
 def _everyone(_principal) -> bool:
     return True
@@ -76,3 +78,9 @@ def robots():
     base = current_app.config["BASE_URL"]
     body = f"User-agent: *\nDisallow: /api/\nDisallow: /auth/\nSitemap: {base}/sitemap.xml\n"
     return body, 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@core.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links: send them to the icon it links."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)

@@ -254,6 +254,7 @@ class _Parser:
         texts: list[Text] = []
         seen: set[str] = set()
         for name in (term.label, *term.abbreviations):
+            name = " ".join(re.sub(r"\[[^\]]*\]|\([^)]*\)", " ", name).split())  # "… [RAEB]", "(MGUS)"
             key = normalise(name)
             if key and key not in seen and key == key.lower():
                 seen.add(key)

@@ -46,6 +46,7 @@ class Understood:
     codes: list[str]  # the term's ICD-10 and ICD-O-3 codes
     narrower: list[str]  # the diseases under it, also searched
     also: list[str]  # names also looked for in the text of datasets not tagged with the disease
+    broader: list[str] = field(default_factory=list)  # for a WHO code's own concept: where it sits
 
 
 @dataclass
@@ -91,7 +92,8 @@ def _understood(concept: query.Concept) -> Understood:
     codes = [f"ICD-10 {code}" for code in term.icd10] + [f"ICD-O-3 {code}" for code in term.icdo3]
     narrower = [vocabulary.get(i).label for i in concept.ids if i != term.id]
     also = [" ".join(text.words) for text in concept.texts]
-    return Understood(concept.typed, term.id, term.label, codes, narrower, also)
+    broader = [] if term.is_doid else [vocabulary.get(p).label for p in term.parents]
+    return Understood(concept.typed, term.id, term.label, codes, narrower, also, broader)
 
 
 def _rows(viewer: Principal, ids: list[int]) -> dict[int, tuple[Dataset, DatasetVersion, StudyGroup]]:

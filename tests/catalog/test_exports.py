@@ -157,9 +157,9 @@ def test_wanted_rdf_format(accept, wanted):
 
 
 def test_accept_negotiation_on_the_landing_page(app, client, world):
-    """Needs the landing route `/datasets/<pid>` (catalog.views), which calls `rdf_response`."""
-    if not any(rule.rule == "/datasets/<pid:pid>" for rule in app.url_map.iter_rules()):
-        pytest.skip("the landing page route /datasets/<pid> is not there yet (catalog.views)")
+    """The landing route `/datasets/<pid>` (catalog.views) answers RDF when asked; a missing route fails."""
+    assert any(rule.rule == "/datasets/<pid:pid>" for rule in app.url_map.iter_rules()), \
+        "the landing page route /datasets/<pid> is missing (catalog.views)"
     pid = world["published"][0]
     response = client.get(f"/datasets/{pid}", headers={"Accept": "text/turtle"})
     assert response.status_code == 200 and response.mimetype == "text/turtle"

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from harmony.accounts.services import COMMAND_LINE
 from harmony.catalog import services as catalog
 from harmony.catalog.models import PUBLISHED, Dataset
 from harmony.search import bits, store, sync
+from harmony.search import index as index_module
 from harmony.search.index import search_index
 from tests import factories
 from tests.conftest import make_app
@@ -45,6 +44,27 @@ def expected(app) -> dict[int, int]:
                 for dataset in db.session().scalars(select(Dataset).where(Dataset.state == PUBLISHED))}
 
 
+class SearchClock:
+    """Stands in for `time` in harmony.search.index: its check intervals pass when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Just past `seconds` on (a hair more, so that float rounding cannot leave it short)."""
+        self.now += seconds + 1e-6
+
+
+@pytest.fixture
+def search_clock(monkeypatch) -> SearchClock:
+    clock = SearchClock()
+    monkeypatch.setattr(index_module, "time", clock)
+    return clock
+
+
 @pytest.fixture
 def another_app(database_url):
     """More apps on the same database (other worker processes, other machines); closed afterwards."""
@@ -68,7 +88,7 @@ def seeded(app):
     return [dataset.id for dataset in made]
 
 
-def test_another_machine_with_its_own_folder_converges(app, another_app, seeded, tmp_path):
+def test_another_machine_with_its_own_folder_converges(app, another_app, seeded, tmp_path, search_clock):
     other = another_app(tmp_path / "machine-b")
     assert indexed(other) == expected(app)  # built from the database on first use
     with app.app_context():
@@ -78,23 +98,23 @@ def test_another_machine_with_its_own_folder_converges(app, another_app, seeded,
     with other.app_context():  # machine B wrote nothing itself
         catalog.update_dataset(COMMAND_LINE, seeded[2], factories.content(n_patients=77))
         catalog.publish(COMMAND_LINE, seeded[2])
-    time.sleep(0.25)  # beyond the interval at which a process looks for others' commits
+    search_clock.advance(index_module.CHECK_INTERVAL)  # when a process looks for others' commits again
     assert indexed(app) == indexed(other) == expected(app)
     assert indexed(app)[seeded[2]] == 78
 
 
-def test_a_commit_is_searchable_within_a_second_everywhere(app, another_app, seeded, tmp_path):
+def test_a_commit_is_searchable_within_a_second_everywhere(app, another_app, seeded, tmp_path, search_clock):
+    """Here at once; on another machine at its next search once CHECK_INTERVAL (under a second) has passed."""
+    assert index_module.CHECK_INTERVAL < 1.0
     other = another_app(tmp_path / "machine-b")
     here, there = app.test_client(), other.test_client()
     assert there.get("/api/v1/datasets").get_json()["total"] == len(seeded)
     with app.app_context():
         catalog.update_dataset(COMMAND_LINE, seeded[4], factories.content(acronym="QUOKKA"))
         catalog.publish(COMMAND_LINE, seeded[4])
-        committed = time.monotonic()
     assert here.get("/api/v1/datasets", query_string={"q": "quokka"}).get_json()["total"] == 1  # at once, here
-    while there.get("/api/v1/datasets", query_string={"q": "quokka"}).get_json()["total"] != 1:
-        assert time.monotonic() - committed < 1.0, "not searchable on the other machine within a second"
-        time.sleep(0.02)
+    search_clock.advance(index_module.CHECK_INTERVAL)
+    assert there.get("/api/v1/datasets", query_string={"q": "quokka"}).get_json()["total"] == 1
 
 
 def test_a_crash_between_index_commit_and_position_loses_nothing(app, seeded, monkeypatch):
@@ -110,22 +130,46 @@ def test_a_crash_between_index_commit_and_position_loses_nothing(app, seeded, mo
     assert indexed(app) == expected(app)  # applied again, idempotently: no duplicate
 
 
-def test_killed_writers_lose_nothing(app, database_url, seeded, tmp_path):
-    """Real kill -9 of processes that write the catalog and the index, at random moments."""
+@pytest.mark.parametrize(("mode", "point"), [
+    ("update", "transaction"), ("update", "index-write"), ("update", "position"), ("rebuild", "build"),
+])
+def test_killed_writers_lose_nothing(app, database_url, seeded, search_clock, mode, point):
+    """A real kill -9 of a process that writes the catalog and the index, landing in the middle of a
+    write: the child stops there and says so, and the state before recovery shows it was mid-write."""
     index_dir = app.config["SEARCH_INDEX_DIR"]
+    root = Path(index_dir)
     indexed(app)
-    rnd = random.Random(4)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for mode in ("update", "update", "rebuild", "update"):
-        child = subprocess.Popen([sys.executable, "-m", "tests.search.writer_child", database_url, index_dir, mode,
-                                  *map(str, seeded)], cwd=ROOT, env=env, stdout=subprocess.PIPE)
+    child = subprocess.Popen([sys.executable, "-m", "tests.search.writer_child", database_url, index_dir, mode,
+                              point, "3", *map(str, seeded)],
+                             cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
         assert child.stdout.readline().strip() == b"ready"
-        time.sleep(rnd.uniform(0.3, 1.2))
+        paused = child.stdout.readline().decode().split()
+        assert paused[:2] == ["paused", point], paused
         os.kill(child.pid, signal.SIGKILL)
-        child.wait()
+        assert child.wait() == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdin.close()
         child.stdout.close()
+
+    live = store.current_name(root)
+    with app.app_context(), db.engine().connect() as connection:
+        newest = sync.newest_seq(connection)
+        if point == "transaction":  # the write in progress is gone as a whole
+            dataset = db.session().get(Dataset, int(paused[2]))
+            assert dataset.content["n_patients"] != int(paused[3])
+            assert store.read_applied(root / live).seq == newest  # earlier writes were applied
+        elif point in ("index-write", "position"):  # committed in the database, not yet in the index
+            assert store.read_applied(root / live).seq < newest
+        else:  # a half-built generation beside the live one
+            assert [p for p in root.iterdir() if p.name.startswith("g-") and p.name != live]
+    search_clock.advance(index_module.CHECK_INTERVAL)
     assert indexed(app) == expected(app)
-    generations = [p for p in Path(index_dir).iterdir() if p.name.startswith("g-")]
+    generations = [p for p in root.iterdir() if p.name.startswith("g-")]
     assert len(generations) <= 3  # live, previous and perhaps the killed rebuild's
 
 
@@ -194,7 +238,7 @@ def test_a_deleted_index_is_rebuilt(app, seeded):
 
 
 @pytest.mark.postgres_only  # SQLite serialises writers: its numbers are always committed in order
-def test_a_late_commit_with_an_earlier_number_is_applied(app, seeded):
+def test_a_late_commit_with_an_earlier_number_is_applied(app, seeded, search_clock):
     """On PostgreSQL a transaction can commit after one that took a later sequence number."""
     with app.app_context():
         search_index().view()
@@ -224,7 +268,7 @@ def test_a_late_commit_with_an_earlier_number_is_applied(app, seeded):
         release.set()
         thread.join()
     assert indexed(app)[seeded[1]] == 4322
-    time.sleep(1.1)  # searches look for late numbers once a second
+    search_clock.advance(index_module.GAP_CHECK_INTERVAL)  # searches look for late numbers once a second
     assert indexed(app) == expected(app)
     assert indexed(app)[seeded[0]] == 1235
     assert not store.read_applied(root / store.current_name(root)).gaps

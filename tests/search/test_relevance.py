@@ -119,7 +119,7 @@ def for_children(record) -> bool:
 @pytest.mark.parametrize(("query", "holds"), [
     ("AML", AML), ("acute myeloid leukaemia", AML), ("9861/3", AML), ("C92.0", AML), ("DOID:9119", AML),
     ("ALL", ALL), ("acute lymphoblastic leukemia", ALL), ("CLL", CLL), ("chronic lymphocytic leukaemia", CLL),
-    ("CML", CML), ("chronic myelogenous leukemia", CML), ("multiple myeloma", MYELOMA), ("myeloma", MYELOMA),
+    ("CML", CML), ("chronic myelogenous leukemia", CML), ("C92.1", CML), ("multiple myeloma", MYELOMA), ("myeloma", MYELOMA),
     ("MDS", MDS), ("myelodysplastic syndromes", MDS), ("Hodgkin's disease", HODGKIN), ("Hodgkin lymphoma", HODGKIN),
     ("lymphoma", LYMPHOMA), ("leukaemia", LEUKAEMIA),
 ])
@@ -163,6 +163,7 @@ def test_recall(corpus, query, holds, recall):
     ("leukaemia", "leukemia"), ("haematological", "hematological"), ("paediatric", "pediatric"),
     ("tumour", "tumor"), ("9861/3", "C92.0"), ("acute myeloid leukaemia", "acute myelogenous leukemia"),
     ("Waldenström", "Waldenstrom"), ("AML", "acute myeloid leukemia"), ("myelodysplastic syndrome", "MDS"),
+    ("C92.1", "CML"), ("9863/3", "C92.1"),
 ])
 def test_spellings_and_codes_find_the_same(corpus, one, other):
     assert corpus.found(one) == corpus.found(other)

@@ -29,8 +29,9 @@ def add_diseases(build: DescriptionBuilder, node: URIRef, disease_ids: list[str]
         term = vocabulary.get(disease_id)
         if term is None:
             continue
-        concept = build.concept(str(ns.OBO[term.id.replace(":", "_")]), term.label)
-        build.add(concept, SKOS.notation, Literal(term.id))
+        theme = vocabulary.nearest_doid(term.id)  # a WHO code's own concept: its nearest DOID term
+        concept = build.concept(str(ns.OBO[theme.id.replace(":", "_")]), theme.label)
+        build.add(concept, SKOS.notation, Literal(theme.id))
         build.add(node, DCTERMS.subject, concept)
         build.add(node, HEALTH.healthTheme, concept)
         for code in term.icd10:

@@ -52,7 +52,7 @@ def dataset_jsonld(dataset: Dataset, version: DatasetVersion, group: StudyGroup,
         "keywords": list(dict.fromkeys(content.get("keywords", []) + [t.label for t in disease_terms])),
         "about": [{"@type": "DefinedTerm", "@id": str(ns.OBO[t.id.replace(":", "_")]), "name": t.label,
                    "termCode": t.id, "inDefinedTermSet": "http://purl.obolibrary.org/obo/doid.owl"}
-                  for t in disease_terms],
+                  for t in dict.fromkeys(vocabulary.nearest_doid(d.id) for d in disease_terms)],
         "temporalCoverage": _period(content.get("recruitment_start"), content.get("recruitment_end")),
         "spatialCoverage": [{"@type": "Place", "name": found_country.name}
                             for code in content.get("countries", []) if (found_country := country(code))],

@@ -38,6 +38,12 @@ class DiseaseTerm:
     icdo3: tuple[str, ...] = ()  # ICD-O-3 morphology, e.g. "9861/3"
     xrefs: tuple[str, ...] = ()  # other cross-references, e.g. "NCI:C3171", "MESH:D015470"
     related: tuple[str, ...] = ()  # broader or historical names that lead here; matching only
+    covers: tuple[str, ...] = ()  # a WHO code's concept: terms it covers that are not under it
+
+    @property
+    def is_doid(self) -> bool:
+        """False for a WHO code's concept of its own ("ICD10:C81.1", see `codes.py`)."""
+        return self.id.startswith("DOID:")
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,12 @@ class DiseaseVocabulary:
         categories: Iterable[DiseaseCategory] = (),
         icd10_titles: dict[str, str] | None = None,
         icdo3_titles: dict[str, str] | None = None,
+        code_readings: dict[str, str] | None = None,
     ) -> None:
         self._terms = {term.id: term for term in terms}
+        # every code of the WHO tables -> the concept it reads as ({"ICD10:C92.1": "DOID:8552"})
+        self.code_readings = dict(code_readings or {})
+        self.unread_codes: list[str] = []  # table codes only the catch-all reading placed
         self._categories = tuple(categories)
         self.icd10_titles = dict(icd10_titles or {})
         self.icdo3_titles = dict(icdo3_titles or {})
@@ -137,8 +147,10 @@ class DiseaseVocabulary:
         return list(self._children[self._require(term_id)])
 
     def descendants(self, term_id: str) -> list[str]:
-        """The term and everything under it, nearest first: what a search for it must find."""
-        return self._walk(self._require(term_id), lambda node: self._children[node], True)
+        """The term and everything under it (and under the terms a code's concept covers),
+        nearest first: what a search for it must find."""
+        return self._walk(self._require(term_id),
+                          lambda node: [*self._children[node], *self._terms[node].covers], True)
 
     def ancestors(self, term_id: str) -> list[str]:
         """Everything above the term (not the term itself), nearest first."""
@@ -181,9 +193,27 @@ class DiseaseVocabulary:
         category without anchors catches the rest."""
         lineage = {self._require(term_id), *self.ancestors(term_id)}
         for category in self._categories:
-            if not category.anchors or lineage.intersection(category.anchors):
+            if category.anchors and lineage.intersection(category.anchors):
                 return category
+        # a code's concept under a broad term only (C90 under haematologic cancer): the category
+        # of the terms it covers, when they agree
+        covered = {self.category(i) for i in self._terms[term_id].covers} - {None}
+        if len(covered) == 1:
+            return covered.pop()
+        return next((category for category in self._categories if not category.anchors), None)
+
+    def reading(self, code: str) -> str | None:
+        """The concept a WHO ICD-10 or ICD-O-3 code of the shipped tables reads as, or None."""
+        for key in _code_keys(code):
+            if key in self.code_readings:
+                return self.code_readings[key]
         return None
+
+    def nearest_doid(self, term_id: str) -> DiseaseTerm:
+        """The term itself if it is a Disease Ontology term, else its nearest DOID ancestor."""
+        term_id = self._require(term_id)
+        found = next((i for i in [term_id, *self.ancestors(term_id)] if self._terms[i].is_doid), term_id)
+        return self._terms[found]
 
     # -- finding terms from text -----------------------------------------------------------------
 
@@ -209,6 +239,11 @@ class DiseaseVocabulary:
             codes += [f"{x.split(':', 1)[0].upper()}:{x.split(':', 1)[1]}" for x in term.xrefs]
             for code in codes:
                 self._codes.setdefault(code, set()).add(term.id)
+        for key, term_id in self.code_readings.items():
+            if term_id not in self._terms:
+                raise ValueError(f"{key} reads as {term_id}, which is not in the vocabulary")
+            code = key.split(":", 1)[1]
+            self._entries.append((normalise(code).lower(), _SYNONYM, code, term_id))  # the picker finds codes
 
     def _ranked(self, hits: Iterable[tuple[int, str]]) -> list[str]:
         best: dict[str, int] = {}
@@ -221,6 +256,8 @@ class DiseaseVocabulary:
         cross-reference equals the text after normalisation; best first, general before specific."""
         if not text or not text.strip():
             return []
+        if (read := self.reading(text)) is not None:  # a WHO table code reads as one concept
+            return [read]
         coded = {term_id for key in _code_keys(text) for term_id in self._codes.get(key, ())}
         hits = [(_LABEL, term_id) for term_id in coded]
         hits += self._names.get(normalise(text), set())

@@ -2,16 +2,22 @@
 
 The Disease Ontology subset gives the terms; the cancer slim OBO says which synonyms are exact,
 related or abbreviations; our own CSVs add clinicians' abbreviations, correct a few hierarchy
-edges and define the facet categories; the WHO tables give ICD-10 and ICD-O-3 titles.
+edges and define the facet categories; the WHO tables give ICD-10 and ICD-O-3 titles and
+hierarchy, and `code_readings.csv` with `codes.py` read every one of their codes as a concept.
+
+A data office with its own licensed copy of the WHO tables replaces the shipped ones by pointing
+`HARMONY_ICD10_TABLE` / `HARMONY_ICDO3_TABLE` at CSV files with the same columns.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections import defaultdict
 from pathlib import Path
 
+from .codes import CodeTables, read_codes
 from .diseases import DiseaseCategory, DiseaseTerm, DiseaseVocabulary
 from .text import normalise
 
@@ -23,6 +29,9 @@ ICDO3_TABLE = "icdo3_1_haematolymphoid_9590-9992.csv"
 ABBREVIATIONS = "abbreviations.csv"
 CORRECTIONS = "hierarchy_corrections.csv"
 CATEGORIES = "categories.csv"
+CODE_READINGS = "code_readings.csv"
+# environment variables naming a data office's own copy of a WHO table (same columns)
+TABLE_SETTINGS = {ICD10_TABLE: "HARMONY_ICD10_TABLE", ICDO3_TABLE: "HARMONY_ICDO3_TABLE"}
 _ABBREVIATION_MARK = "OMO:0003012"  # the OBO synonym type "abbreviation"
 _NOT_SPECIFIC = re.compile(r",? *\b(?:NOS|unspecified)\b\.?$", re.IGNORECASE)
 
@@ -54,13 +63,34 @@ def read_synonym_types(path: Path) -> dict[str, dict[str, tuple[str, bool]]]:
     return types
 
 
+def table_path(name: str, data_dir: Path = DATA_DIR) -> Path:
+    """The WHO table to read: the data office's file when its setting names one, else ours."""
+    setting = TABLE_SETTINGS.get(name)
+    supplied = os.environ.get(setting, "").strip() if setting else ""
+    if not supplied:
+        return data_dir / name
+    path = Path(supplied).expanduser()
+    if not path.is_file():
+        raise ValueError(f"{setting}: there is no file {path}")
+    return path
+
+
+def read_code_tables(data_dir: Path = DATA_DIR) -> CodeTables:
+    icd10 = _rows(table_path(ICD10_TABLE, data_dir))
+    icdo3 = _rows(table_path(ICDO3_TABLE, data_dir))
+    for name, rows, columns in ((ICD10_TABLE, icd10, {"code", "level", "description", "parent"}),
+                                (ICDO3_TABLE, icdo3, {"icdo3_histology_code", "icdo3_histology_code_name"})):
+        if rows and not columns <= set(rows[0]):
+            raise ValueError(f"{table_path(name, data_dir)}: needs the columns {', '.join(sorted(columns))}")
+    curated = _rows(data_dir / CODE_READINGS) if (data_dir / CODE_READINGS).exists() else []
+    return CodeTables(icd10, icdo3, curated)
+
+
 def read_code_titles(data_dir: Path = DATA_DIR) -> tuple[dict[str, str], dict[str, str]]:
     """WHO titles for display: ({ICD-10 code: title}, {ICD-O-3 code: title})."""
-    icd10 = {row["code"]: row["description"] for row in _rows(data_dir / ICD10_TABLE)}
-    icdo3 = {
-        row["icdo3_histology_code"]: row["icdo3_histology_code_name"]
-        for row in _rows(data_dir / ICDO3_TABLE)
-    }
+    tables = read_code_tables(data_dir)
+    icd10 = {row["code"]: row["description"] for row in tables.icd10}
+    icdo3 = {row["icdo3_histology_code"]: row["icdo3_histology_code_name"] for row in tables.icdo3}
     return icd10, icdo3
 
 
@@ -111,11 +141,14 @@ def load_disease_vocabulary(data_dir: Path = DATA_DIR) -> DiseaseVocabulary:
         for row in subset
     ]
     terms = _attach_codes_by_title(terms, icd10_titles, icdo3_titles)
+    terms, readings, unread = read_codes(terms, read_code_tables(data_dir))
     categories = [
         DiseaseCategory(row["key"], row["label"], tuple(_split(row["anchors"])))
         for row in _rows(data_dir / CATEGORIES)
     ]
-    return DiseaseVocabulary(terms, categories, icd10_titles, icdo3_titles)
+    vocabulary = DiseaseVocabulary(terms, categories, icd10_titles, icdo3_titles, readings)
+    vocabulary.unread_codes = unread
+    return vocabulary
 
 
 def _term(

@@ -1,8 +1,13 @@
-// The dataset form's live completeness panel and its "Add another creator" button.
+// The dataset form's error summary, its live completeness panel and its "Add another creator" button.
 // The score comes from the server (POST the form to data-completeness-url), so the rule that
 // computes it lives in one place. Without JavaScript the panel shows the score of the last save.
 (function () {
   "use strict";
+  // A save that came back with problems starts at their summary (screen readers read it first).
+  var summary = document.getElementById("error-summary");
+  if (summary) {
+    summary.focus();
+  }
   var form = document.querySelector("form[data-completeness-url]");
   if (!form) {
     return;
