@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "SQLITE_BUSY_TIMEOUT_MS": 15000,
     "OAI_PAGE_SIZE": 100,
+    "CATALOG_CACHE_BYTES": 32 * 1024 * 1024,  # per process: home figures, catalog pages in RDF (0: off)
     "OAI_TOKEN_LIFETIME_SECONDS": 86400,
     "OAI_REPOSITORY_NAME": "Harmony catalog of haematology trial datasets",
     "OAI_ADMIN_EMAIL": None,  # default: HARMONY_MAIL_FROM when it is a full address
@@ -125,7 +126,7 @@ def _validate(config: dict[str, Any], instance_path: str) -> dict[str, Any]:
     for key in ("DEBUG", "TESTING", "DEMO"):
         config[key] = _as_bool(key, config[key])
     for key in ("MAX_CONTENT_LENGTH", "PROXY_COUNT", "SQLITE_BUSY_TIMEOUT_MS", "OAI_TOKEN_LIFETIME_SECONDS",
-                "ATTACHMENT_MAX_BYTES"):
+                "ATTACHMENT_MAX_BYTES", "CATALOG_CACHE_BYTES"):
         config[key] = _as_int(key, config[key])
     config["OAI_PAGE_SIZE"] = _as_int("OAI_PAGE_SIZE", config["OAI_PAGE_SIZE"], minimum=1)
     config["SEARCH_INDEX_PROCS"] = _as_int("SEARCH_INDEX_PROCS", config["SEARCH_INDEX_PROCS"], minimum=1)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harmony.catalog import services, terms
+from harmony.catalog import position_cache, services, terms
 from harmony.catalog.vocabularies import country, diseases
 
 NOT_STATED = "Not stated"
@@ -76,3 +76,8 @@ def catalog_stats() -> CatalogStats:
         by_population=bars(contents, population_of),
         by_country=bars(contents, _countries),
     )
+
+
+def current_stats() -> CatalogStats:
+    """`catalog_stats()` as of the change log's position: computed once per catalog change."""
+    return position_cache.at_position(("home-stats",), lambda: catalog_stats())

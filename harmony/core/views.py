@@ -54,11 +54,11 @@ def navigation() -> dict:
 
 @core.get("/")
 def home():
-    """What the catalog holds, counted from the published versions (catalog.stats)."""
+    """What the catalog holds, counted from the published versions (catalog.stats), once per change."""
     from harmony.catalog.permissions import can_curate_anything
-    from harmony.catalog.stats import catalog_stats
+    from harmony.catalog.stats import current_stats
 
-    found = catalog_stats()
+    found = current_stats()
     stats = {"datasets": found.datasets, "groups": found.groups, "patients": found.patients}
     charts = [("disease", "By disease category", found.by_category),
               ("population", "By population", found.by_population),

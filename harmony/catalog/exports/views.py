@@ -8,9 +8,8 @@ from werkzeug.exceptions import BadRequest
 
 from harmony.accounts.current import principal
 from harmony.catalog import services
-from harmony.catalog.exports import listing, rdf
+from harmony.catalog.exports import catalog_pages, listing, rdf
 from harmony.catalog.exports.sitemap import sitemap_xml
-from harmony.errors import NotFound
 
 exports = Blueprint("exports", __name__)
 RDF_SUFFIXES = "any(ttl,jsonld,rdf)"
@@ -24,17 +23,16 @@ def dataset_rdf(pid: str, ext: str) -> Response:
 
 @exports.get(f"/catalog.<{RDF_SUFFIXES}:ext>")
 def catalog_rdf(ext: str) -> Response:
+    """A page of the DCAT catalog, from the cache while the catalog is unchanged; 304 for a copy still current."""
     page, per_page = _paging()
-    total = listing.count_published()
-    if page > rdf.last_page(total, per_page):
-        raise NotFound(f"The catalog has {rdf.last_page(total, per_page)} pages of {per_page} datasets.")
-    base_url = current_app.config["BASE_URL"]
-    fmt = rdf.BY_SUFFIX[ext]
-    graph = rdf.catalog_graph(listing.published_page(page, per_page), page, per_page, total, base_url)
-    response = Response(rdf.serialise(graph, fmt), mimetype=rdf.FORMATS[fmt].media_type)
-    response.headers["Link"] = rdf.page_links(base_url, fmt, page, per_page, total)
+    found = catalog_pages.catalog_page(page, per_page, rdf.BY_SUFFIX[ext], current_app.config["BASE_URL"])
+    response = Response(found.body, mimetype=found.media_type)
+    response.headers["Link"] = found.links
     response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    response.set_etag(found.etag)
+    if found.last_modified is not None:
+        response.last_modified = found.last_modified
+    return response.make_conditional(request)
 
 
 @exports.get("/catalog")
