@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator, model_validator
 
-from harmony.catalog import terms
+from harmony.catalog import formats, terms
 from harmony.catalog.vocabularies import country, diseases, duo
 
 NCT = re.compile(r"^NCT\d{8}$")
@@ -54,6 +54,62 @@ class ContactPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
+
+
+class Distribution(BaseModel):
+    """One form the data come in: its format (an IANA media type URI from `formats.MEDIA_TYPES`),
+    approximate size, the standards its files conform to (URIs) and how it is delivered."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    title: str = Field(min_length=1, max_length=200)
+    media_type: str = Field(
+        description="The format as the IANA URI of a listed media type (its name, e.g. text/csv, is accepted too; "
+                    "the x- types have no IANA registration).",
+        json_schema_extra={"enum": [media.uri for media in formats.MEDIA_TYPES]})
+    byte_size: int | None = Field(default=None, ge=0, le=10**18,
+                                  description="Approximate size in bytes (forms also accept 2.5 GB, 800 MiB).")
+    conforms_to: list[str] = Field(
+        default_factory=list, description="Standards the files conform to, as URIs (listed names are accepted too).",
+        json_schema_extra={"items": {"type": "string", "pattern": r"^(https?://\S+|urn:[A-Za-z0-9][A-Za-z0-9-]*:\S+)$"}})
+    delivery: Literal["download", "secure-environment", "federated"] = Field(
+        description="download: download after approval; secure-environment: a secure processing environment; "
+                    "federated: federated analysis.")
+
+    @field_validator("media_type", mode="before")
+    @classmethod
+    def _media_type(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            found = formats.media_type(value)
+            if found is None:
+                raise ValueError("choose a format from the list")
+            return found.uri
+        return value
+
+    @field_validator("delivery", mode="before")
+    @classmethod
+    def _delivery(cls, value: Any) -> Any:
+        if value in ("", None):
+            raise ValueError("say how the data are delivered")
+        return value
+
+    @field_validator("byte_size", mode="before")
+    @classmethod
+    def _byte_size(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            size = formats.parse_size(value)
+            if size is None:
+                raise ValueError("give the size in bytes, or like 2.5 GB or 800 MB")
+            return size
+        return value
+
+    @field_validator("conforms_to", mode="before")
+    @classmethod
+    def _conforms_to(cls, value: Any) -> Any:
+        if not isinstance(value, str | list) or not all(isinstance(item, str) for item in value):
+            return value  # pydantic says what is wrong
+        return resolve_all(_clean_list(value), formats.standard_uri, "standard")
 
 
 def _clean_list(value: Any) -> Any:
@@ -141,6 +197,7 @@ class DatasetContent(BaseModel):
     publications: list[str] = Field(default_factory=list)  # DOIs
     version_notes: str | None = Field(default=None, max_length=2000)
     licence: str = terms.CC0
+    distributions: list[Distribution] = Field(default_factory=list, max_length=20)
 
     _lists = ("keywords", "registrations", "diseases", "countries", "phases", "data_types", "standards",
               "data_use", "data_use_diseases", "legal_basis", "purpose", "publications")
@@ -250,6 +307,7 @@ RECOMMENDED = {
     "purpose": "Purpose",
     "provenance": "Provenance",
     "publications": "Publications",
+    "distributions": "Distributions",
 }
 
 

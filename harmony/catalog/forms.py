@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - older WTForms
     def SelectChoice(value: str, label: str) -> tuple[str, str]:  # noqa: N802
         return (value, label)
 
-from harmony.catalog import terms
+from harmony.catalog import formats, terms
 from harmony.catalog.content import DatasetContent, completeness
 from harmony.catalog.vocabularies import countries, country, diseases, duo
 from harmony.errors import ValidationError
@@ -38,6 +38,7 @@ FIELD_LABELS = {
     "access_rights": "Access rights", "legal_basis": "Legal basis", "purpose": "Purpose",
     "licence": "Licence of the description", "contact_point": "Contact point", "creators": "Creators",
     "publications": "Publications", "version_notes": "Notes for the next version",
+    "distributions": "Distributions",
 }
 
 # Where each check of the fix-it list is fixed (a field id of the edit form).
@@ -46,7 +47,7 @@ FIX_TARGETS = {
     "orcid": "creators-0-orcid", "disease-codes": "diseases", "temporal": "recruitment_start",
     "registration": "registrations", "data-use": "data_use", "licence": "licence-0", "pid": "title",
     "population": "population-0", "phases": "phases-0", "data_types": "data_types-0", "standards": "standards-0",
-    "legal_basis": "legal_basis-0", "purpose": "purpose-0",
+    "legal_basis": "legal_basis-0", "purpose": "purpose-0", "distributions": "distributions-0-title",
 }
 
 _NAMED = {"population": terms.POPULATIONS, "study_type": terms.STUDY_TYPES, "phases": terms.PHASES,
@@ -80,9 +81,21 @@ def format_value(key: str, value: Any) -> str:
         return f"{value.get('name')} <{value.get('email')}>"
     if key == "creators":
         return "; ".join(p["name"] + (f" (ORCID {p['orcid']})" if p.get("orcid") else "") for p in value)
+    if key == "distributions":
+        return "; ".join(distribution_words(d) for d in value)
     if isinstance(value, list):
         return ", ".join(term_label(key, item) for item in value)
     return term_label(key, value)
+
+
+def distribution_words(distribution: dict[str, Any]) -> str:
+    """One distribution in a line: "SDTM datasets (SAS transport (XPT) …, about 2.5 GB, …)"."""
+    parts = [formats.media_label(distribution["media_type"])]
+    if distribution.get("byte_size") is not None:
+        parts.append(formats.approximate_size(distribution["byte_size"]))
+    parts += [formats.standard_label(uri) for uri in distribution.get("conforms_to", [])]
+    parts.append(formats.DELIVERY.get(distribution.get("delivery", ""), str(distribution.get("delivery"))))
+    return f"{distribution['title']} ({', '.join(parts)})"
 
 
 def plain_duo(definition: str) -> str:
@@ -110,6 +123,23 @@ class PersonForm(Form):
 
 def _choices(named: dict[str, str]) -> list[Any]:
     return [SelectChoice(value, label) for value, label in named.items()]
+
+
+DISTRIBUTION_LABELS = {"title": "Name", "media_type": "Format", "byte_size": "Approximate size",
+                       "conforms_to": "Standards the files conform to", "delivery": "Delivery"}
+
+
+class DistributionForm(Form):
+    """One row of the distributions; `DatasetForm` numbers the labels ("Format of distribution 2")."""
+
+    title = StringField("Name", description="What this part holds, e.g. “SDTM datasets”.")
+    media_type = SelectField("Format", choices=_choices({"": "Choose a format", **{
+        m.uri: m.label for m in formats.MEDIA_TYPES}}), validate_choice=False)
+    byte_size = StringField("Approximate size", description="In bytes, or like 2.5 GB or 800 MB.")
+    conforms_to = StringField("Standards the files conform to", description=(
+        "Separated by commas: names from the list (CDISC SDTM, CDISC Dataset-JSON, HL7 FHIR …) or URIs."))
+    delivery = SelectField("Delivery", choices=_choices({"": "Choose how", **formats.DELIVERY}),
+                           validate_choice=False)
 
 
 def _number(label: str, step: str = "1", **kwargs: Any) -> StringField:
@@ -165,12 +195,17 @@ class DatasetForm(FlaskForm):
     contact_email = StringField("Contact e-mail", render_kw={"type": "email", "autocomplete": "email"})
     creators = FieldList(FormField(PersonForm), label=FIELD_LABELS["creators"])
     publications = TextAreaField(FIELD_LABELS["publications"], description="DOIs, one per line.")
+    # Distributions
+    distributions = FieldList(FormField(DistributionForm), label=FIELD_LABELS["distributions"])
     version_notes = TextAreaField(FIELD_LABELS["version_notes"],
                                   description="What changed; shown in the version history when you publish.")
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.data_use.choices = _choices({t.id: f"{t.label} ({t.shorthand})" for t in duo().all()})
+        for number, entry in enumerate(self.distributions.entries, start=1):  # each control its own name
+            for key, label in DISTRIBUTION_LABELS.items():
+                getattr(entry.form, key).label.text = f"{label} of distribution {number}"
 
 
 class PublishForm(FlaskForm):
@@ -207,6 +242,14 @@ def country_names() -> list[str]:
     return [_country_line(found.alpha2) for found in countries()]
 
 
+def _distribution_row(distribution: dict[str, Any]) -> dict[str, Any]:
+    """A stored distribution as the form shows it: standards by name where listed, else by URI."""
+    size = distribution.get("byte_size")
+    return {**distribution, "byte_size": str(size) if size is not None else None,
+            "conforms_to": ", ".join(formats.standard_label(uri) if formats.standard_uri(formats.standard_label(uri))
+                                     == uri else uri for uri in distribution.get("conforms_to", []))}
+
+
 def _number_text(value: Any) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
@@ -229,6 +272,7 @@ def form_data(content: dict[str, Any], lock_version: int | None = None) -> dict[
         contact_name=(content.get("contact_point") or {}).get("name"),
         contact_email=(content.get("contact_point") or {}).get("email"),
         creators=[*content.get("creators", []), {}],
+        distributions=[*(_distribution_row(d) for d in content.get("distributions", [])), {}],
     )
     for key in ("age_min", "age_max", "n_patients", "n_records"):
         data[key] = _number_text(content[key]) if content.get(key) is not None else None
@@ -261,8 +305,12 @@ def _names_a_country(line: str) -> bool:
 
 def _people(form: DatasetForm) -> list[Any]:
     """The creator rows with anything typed in them (empty rows are how one adds or removes)."""
-    return [entry for entry in form.creators.entries
-            if any(_blank_none(value) for value in entry.data.values())]
+    return _rows(form.creators)
+
+
+def _rows(field: FieldList) -> list[Any]:
+    """The rows of a repeated group with anything typed in them."""
+    return [entry for entry in field.entries if any(_blank_none(value) for value in entry.data.values())]
 
 
 def content_input(form: DatasetForm) -> dict[str, Any]:
@@ -286,22 +334,27 @@ def content_input(form: DatasetForm) -> dict[str, Any]:
     data["contact_point"] = {"name": name or "", "email": email or ""} if (name or email) else None
     data["creators"] = [{key: _blank_none(value) or ("" if key == "name" else None)
                          for key, value in entry.data.items()} for entry in _people(form)]
+    data["distributions"] = [{key: _blank_none(value) or (None if key == "byte_size" else "")
+                              for key, value in entry.data.items()} for entry in _rows(form.distributions)]
     return data
 
 
 def show_errors(form: DatasetForm, error: ValidationError) -> None:
     """Put DatasetContent's messages next to the fields the curator typed them into."""
-    creators = _people(form)
+    rows = {"creators": (_people(form), "Creator"), "distributions": (_rows(form.distributions), "Distribution")}
     renamed: dict[str, list[str]] = {}
     for name, messages in error.fields.items():
         parts = name.split(".")
         if parts[0] == "contact_point":
             target = "contact_email" if parts[-1] == "email" else "contact_name"
-        elif parts[0] == "creators" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(creators):
-            subfield = getattr(creators[int(parts[1])].form, parts[2])
+        elif (parts[0] in rows and len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) < len(rows[parts[0]][0])
+              and hasattr(rows[parts[0]][0][int(parts[1])].form, parts[2])):
+            entries, what = rows[parts[0]]
+            subfield = getattr(entries[int(parts[1])].form, parts[2])
             subfield.errors = list(subfield.errors) + messages
             target = "__form__"
-            messages = [f"Creator {int(parts[1]) + 1}, {subfield.label.text}: {m}" for m in messages]
+            label = DISTRIBUTION_LABELS[parts[2]] if parts[0] == "distributions" else subfield.label.text
+            messages = [f"{what} {int(parts[1]) + 1}, {label}: {m}" for m in messages]
         elif parts[0] == "__root__":
             for message in messages:  # model checks name their field first: "age_min: ..."
                 key, colon, rest = message.partition(": ")

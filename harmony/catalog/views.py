@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
 
 from harmony.accounts.current import login_required, principal
-from harmony.catalog import curation_desk, forms, permissions, services, terms
+from harmony.catalog import curation_desk, formats, forms, permissions, services, terms
 from harmony.catalog.content import DatasetContent, completeness, publication_problems, registration_kind
 from harmony.catalog.exports.listing import first_issued
 from harmony.catalog.exports.rdf import rdf_response, wanted_rdf_format
@@ -35,7 +35,8 @@ RDF_FORMS = (("ttl", "Turtle", "text/turtle"), ("jsonld", "JSON-LD", "applicatio
 def _vocabularies() -> dict[str, Any]:
     """What templates need to put stored codes into words."""
     return {"term_label": forms.term_label, "field_labels": FIELD_LABELS, "disease_vocabulary": diseases(),
-            "duo_term": duo().get, "plain_duo": forms.plain_duo, "terms": terms, "registration_kind": registration_kind}
+            "duo_term": duo().get, "plain_duo": forms.plain_duo, "terms": terms, "registration_kind": registration_kind,
+            "formats": formats}
 
 
 # --- reading ------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 The records (ClinicalTrials.gov, see records/SOURCES.md) are imported as published datasets,
 those mostly about children into the paediatric network. What a registry does not say (data types,
-standards, data-use conditions, legal basis, purpose) is made up per record from a hash of its
-NCT id, so facets look real and loading again changes nothing.
+standards, data-use conditions, legal basis, purpose, distributions) is made up per record from a hash
+of its NCT id, so facets look real, each landing page says what the data come as, and loading again
+changes nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ DEMO_GROUPS = [
 ]
 
 # What each record gets besides its registry content; the registry import owns these fields too.
-VARIED = ("data_types", "standards", "data_use", "data_use_diseases", "legal_basis", "purpose")
+VARIED = ("data_types", "standards", "data_use", "data_use_diseases", "legal_basis", "purpose", "distributions")
 _BY_CATEGORY = {
     "Leukaemias": ["cytogenetics", "flow-cytometry", "molecular"],
     "Lymphomas": ["imaging", "molecular", "biosamples"],
@@ -77,7 +78,39 @@ def variations(nct_id: str, disease_ids: list[str]) -> dict[str, Any]:
         "data_use_diseases": disease_ids[:1] if permission == "DS" else [],
         "legal_basis": _LEGAL[byte[20] % len(_LEGAL)],
         "purpose": _PURPOSES[byte[21] % len(_PURPOSES)],
+        "distributions": _distributions(byte, list(dict.fromkeys(standards))),
     }
+
+
+_IANA = "https://www.iana.org/assignments/media-types/"
+_CDISC = "https://www.cdisc.org/standards/"
+_DELIVERIES = ["download", "secure-environment", "download", "federated"]
+
+
+def _distributions(byte: bytes, standards: list[str]) -> list[dict[str, Any]]:
+    """What a curator would say the data come as, following the standards the data conform to."""
+    size = (byte[22] + 8) * 250_000  # 2 MB to 66 MB per part, as trial data go
+    delivery = _DELIVERIES[byte[23] % len(_DELIVERIES)]
+    found = []
+    if "cdisc-sdtm" in standards:
+        found.append({"title": "SDTM tabulation datasets", "media_type": _IANA + "application/x-sas-xport",
+                      "byte_size": size * 3, "delivery": delivery,
+                      "conforms_to": [_CDISC + "foundational/sdtm", _CDISC + "data-exchange/define-xml"]})
+    if "cdisc-adam" in standards:
+        found.append({"title": "ADaM analysis datasets", "media_type": _IANA + "application/json",
+                      "byte_size": size * 2, "delivery": delivery,
+                      "conforms_to": [_CDISC + "foundational/adam", _CDISC + "data-exchange/dataset-json"]})
+    if "omop" in standards:
+        found.append({"title": "OMOP CDM tables", "media_type": _IANA + "application/vnd.apache.parquet",
+                      "byte_size": size * 5, "delivery": "secure-environment",
+                      "conforms_to": ["https://ohdsi.github.io/CommonDataModel/"]})
+    if "fhir" in standards:
+        found.append({"title": "FHIR bundles per patient", "media_type": _IANA + "application/fhir+json",
+                      "byte_size": size * 8, "delivery": "federated", "conforms_to": ["http://hl7.org/fhir/"]})
+    if not found:
+        found.append({"title": "Analysis tables with a data dictionary", "media_type": _IANA + "text/csv",
+                      "byte_size": size, "delivery": delivery, "conforms_to": []})
+    return found
 
 
 def _group(data: catalog.GroupInput) -> StudyGroup:

@@ -9,8 +9,11 @@ asked for. Choices the profiles leave open, and why (checked against the shipped
 * Data-use conditions (DUO) are an ODRL policy (`odrl:hasPolicy`, on the distribution as DCAT-AP 3
   defines it and on the dataset as HealthDCAT-AP's examples do): DUO permissions become purpose
   constraints, DUO modifiers duties; a `dct:rights` statement says the same in words.
-* The distribution is the request page; its `dct:license` is the data access agreement, not the
-  metadata licence, which sits on the catalog record (`dct:license`), as the data are not CC0.
+* Each distribution the curator described (format as IANA `dcat:mediaType`, `dcat:byteSize`,
+  `dct:conformsTo`, delivery in words) is reached through the request page (`dcat:accessURL`, the
+  landing page); without any, the request page is the one distribution. Their `dct:license` is the
+  data access agreement, not the metadata licence, which sits on the catalog record (`dct:license`),
+  as the data are not CC0.
 * The study group is the publisher and, since its committee decides on access, `healthdcatap:hdab`.
 * The dataset's IRI is its PID URL, which is also its landing page (HTML or RDF by content
   negotiation), so no separate `dcat:landingPage` is stated.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from harmony.catalog import terms
+from harmony.catalog import formats, terms
 from harmony.catalog.content import registration_kind
 from harmony.catalog.exports import namespaces as ns
 from harmony.catalog.exports.access import conditions_text
@@ -59,6 +59,7 @@ def dataset_jsonld(dataset: Dataset, version: DatasetVersion, group: StudyGroup,
         "variableMeasured": [terms.DATA_TYPES[key] for key in content.get("data_types", [])],
         "datePublished": issued.date().isoformat() if issued else None,
         "citation": [f"https://doi.org/{doi}" for doi in content.get("publications", [])],
+        "distribution": [_download(d) for d in content.get("distributions", [])],
     }
     found.update({key: value for key, value in optional.items() if value})
     return found
@@ -74,6 +75,20 @@ def _description(content: dict[str, Any], group: StudyGroup, disease_names: list
     if len(text) > MAX_DESCRIPTION:
         text = text[: MAX_DESCRIPTION - 1].rsplit(" ", 1)[0] + "…"
     return text
+
+
+def _download(distribution: dict[str, Any]) -> dict[str, Any]:
+    """A described distribution as a DataDownload: the media type as text (the unregistered x- types
+    included), the size as schema.org's free text ("2500000000 B"), the standards the files conform to
+    as `schemaVersion` URLs. There is no `contentUrl`: the files are reached through an approved request."""
+    found: dict[str, Any] = {"@type": "DataDownload", "name": distribution["title"],
+                             "encodingFormat": distribution["media_type"].removeprefix(formats.IANA),
+                             "description": formats.DELIVERY_WORDS.get(distribution.get("delivery", ""), "")}
+    if distribution.get("byte_size") is not None:
+        found["contentSize"] = f"{distribution['byte_size']} B"
+    if distribution.get("conforms_to"):
+        found["schemaVersion"] = distribution["conforms_to"]
+    return {key: value for key, value in found.items() if value}
 
 
 def _registration(identifier: str) -> dict[str, str]:
