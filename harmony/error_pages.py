@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -86,8 +86,8 @@ def init_app(app: Flask) -> None:
         description = DESCRIPTIONS.get(status) if status >= 500 else (error.description or DESCRIPTIONS.get(status, ""))
         if status in DESCRIPTIONS and error.description == type(error).description:
             description = DESCRIPTIONS[status]
-        response = render_error(status, error.name, description or error.name)
-        if wants_problem_json() and status == 405 and error.response is None:
+        response = make_response(render_error(status, error.name, description or error.name))
+        if status == 405 and error.response is None:
             valid = error.get_headers()
             for name, value in valid:
                 if name.lower() == "allow":

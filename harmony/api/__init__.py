@@ -1,6 +1,6 @@
 """The JSON API under /api/v1; every error is application/problem+json.
 
-Besides the index, the OpenAPI document and the catch-all 404, this holds what every JSON
+Besides the index and the OpenAPI document, this holds what every JSON
 blueprint shares: reading a JSON body, and the problems only an API raises.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from harmony.accounts.current import token_required
 from harmony.api.openapi import document
@@ -64,7 +64,6 @@ def openapi():
     response.cache_control.max_age = 3600
     return response
 
-
-@api.route("/<path:_unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def unknown(_unknown: str):
-    abort(404)
+# No catch-all route under /api/v1: the router answers an unknown path 404 and a known path asked with a
+# method it does not have 405 with its exact `Allow` (as OPTIONS does), both as problem+json
+# (harmony/error_pages.py); a catch-all would add its own methods to every path's Allow and turn 405s into 404s.

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from harmony.catalog.content import DatasetContent
 from harmony.catalog.services import GroupInput
+from harmony.pagination import LAST_PAGE_NUMBER
 from harmony.passports.openapi import paths as passport_paths
 from harmony.platforms.openapi import paths as platform_paths
 
@@ -487,7 +488,8 @@ def _register_entry() -> dict[str, Any]:
 
 
 PAGE_PARAMETERS = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": LAST_PAGE_NUMBER,
+                                               "default": 1}},
     {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}}]
 
 

@@ -118,6 +118,8 @@ def _clean_list(value: Any) -> Any:
         return []
     if isinstance(value, str):
         value = re.split(r"[\n,;]+", value)
+    if not isinstance(value, (list, tuple)):
+        return value  # not a list: the field's type refuses it (422), instead of failing here
     seen: list[Any] = []
     for item in value:
         item = item.strip() if isinstance(item, str) else item

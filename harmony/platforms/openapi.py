@@ -60,7 +60,8 @@ def paths() -> dict[str, Any]:
              "description": "A dataset PID (HM-000001) or its PID URL."},
             {"name": "active", "in": "query", "schema": {"type": "boolean"},
              "description": "true: only grants that give access now; false: only the others."},
-            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10**6,
+                                                        "default": 1}},
             {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
                                                             "default": 25}}],
         "responses": {
