@@ -56,7 +56,6 @@ import os
 import random
 import re
 import sys
-import tempfile
 import time
 import traceback
 import tracemalloc
@@ -79,6 +78,7 @@ from benchmarks.workflow_bench import (  # noqa: E402
     WARM_UP,
     Consortium,
     build_consortium,
+    on_backends,
 )
 from harmony import clock, db, migrate  # noqa: E402
 from harmony.access_requests import audit, co_applicants  # noqa: E402
@@ -974,34 +974,7 @@ def main() -> None:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     print(f"{args.proposals:,} active proposals, {args.grants:,} grants ({args.due:,} due for a reminder), "
           f"{args.people:,} researchers; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    results = []
-    with tempfile.TemporaryDirectory(prefix="grants-bench-") as scratch:
-        workdir = args.workdir or Path(scratch)
-        for backend in backends:
-            folder = workdir / backend
-            folder.mkdir(parents=True, exist_ok=True)
-            if backend == "sqlite":
-                results.append(run(backend, f"sqlite:///{folder / 'harmony.db'}", folder, args))
-            elif args.database_url:
-                from harmony.config import normalise_database_url
-
-                results.append(run(backend, normalise_database_url(args.database_url), folder, args))
-            else:
-                results.append(_with_postgres(folder, args))
-    table(results)
-
-
-def _with_postgres(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
-    from tests.postgres import PostgresServer, find_bindir
-
-    bindir = find_bindir()
-    if bindir is None:
-        raise SystemExit("PostgreSQL server programs (initdb, pg_ctl) not found; give --database-url")
-    server = PostgresServer.start(bindir)
-    try:
-        return run("postgresql", server.create_database("harmony_grants_bench"), folder, args)
-    finally:
-        server.stop()
+    table(on_backends(backends, args, run, "grants-bench-", "harmony_grants_bench"))
 
 
 if __name__ == "__main__":

@@ -1181,8 +1181,14 @@ def main() -> None:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     print(f"{args.proposals:,} proposals, ~{args.events:,} events; load average {os.getloadavg()[0]:.2f} "
           f"on {os.cpu_count()} CPUs")
+    table(on_backends(backends, args, run, "workflow-bench-", "harmony_workflow_bench"))
+
+
+def on_backends(backends: list[str], args: argparse.Namespace, run, prefix: str, database: str) -> list[dict[str, Any]]:
+    """`run(backend, database_url, folder, args)` on each backend: SQLite in a scratch folder, PostgreSQL at
+    `--database-url` or on a throwaway server started from the machine's programs."""
     results = []
-    with tempfile.TemporaryDirectory(prefix="workflow-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
         workdir = args.workdir or Path(scratch)
         for backend in backends:
             folder = workdir / backend
@@ -1194,11 +1200,11 @@ def main() -> None:
 
                 results.append(run(backend, normalise_database_url(args.database_url), folder, args))
             else:
-                results.append(_with_postgres(folder, args))
-    table(results)
+                results.append(_with_postgres(folder, args, run, database))
+    return results
 
 
-def _with_postgres(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+def _with_postgres(folder: Path, args: argparse.Namespace, run, database: str) -> dict[str, Any]:
     from tests.postgres import PostgresServer, find_bindir
 
     bindir = find_bindir()
@@ -1206,7 +1212,7 @@ def _with_postgres(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("PostgreSQL server programs (initdb, pg_ctl) not found; give --database-url")
     server = PostgresServer.start(bindir)
     try:
-        return run("postgresql", server.create_database("harmony_workflow_bench"), folder, args)
+        return run("postgresql", server.create_database(database), folder, args)
     finally:
         server.stop()
 
