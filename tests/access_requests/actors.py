@@ -14,13 +14,12 @@ from typing import Any
 from sqlalchemy import select
 
 from harmony import db
-from harmony.access_requests import actions, co_applicants, proposals
+from harmony.access_requests import actions, proposals
 from harmony.access_requests.actions import ActionInput
 from harmony.access_requests.content import ProposalContent
 from harmony.access_requests.models import Proposal, ProposalEvent, Review, Vote
 from harmony.errors import Conflict, HarmonyError, InvalidTransition
-from harmony.notifications.models import OutboxMail
-from tests.access_requests.conftest import FILLED, World
+from tests.access_requests.conftest import FILLED, World, join_by_mail
 
 SUBJECTS = ("alice", "bruno", "olga", "adam", "dave", "erin", "fay", "chris", "gus", "hana", "ivy")
 REFUSED_AS_STALE = (InvalidTransition, Conflict)  # both 409: the state moved before this action ran
@@ -93,14 +92,7 @@ def new_draft(world: World, who: dict[str, Any], pids: list[str] | None = None, 
 
 def join_as_co_applicant(world: World, who: dict[str, Any], proposal_id: int, subject: str = "bruno") -> None:
     """Alice invites the person by e-mail; they follow the link in the mail and join (two audit events)."""
-    email = f"{subject}@example.org"
-    with world.app.app_context():
-        co_applicants.invite_co_applicant(who["alice"], proposal_id, co_applicants.InvitationInput(email=email))
-    with world.app.app_context():
-        mail = db.session().scalars(select(OutboxMail).where(OutboxMail.to_address == email)
-                                    .order_by(OutboxMail.id.desc()).limit(1)).one()
-        token = mail.body_text.split("/requests/invitations/", 1)[1].split()[0]
-        co_applicants.accept_invitation(who[subject], token)
+    join_by_mail(world, proposal_id, subject)
 
 
 def proposal_act(world: World, who: dict[str, Any], subject: str, proposal_id: int, name: str, **data: Any):

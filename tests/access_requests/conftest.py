@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from harmony.access_requests import committees
+from harmony import db
+from harmony.access_requests import co_applicants, committees
 from harmony.accounts import services as accounts
 from harmony.accounts.services import COMMAND_LINE, RoleGrantInput, TokenCreate
+from harmony.notifications.models import OutboxMail
 from tests import factories
 
 PEOPLE = {
@@ -139,6 +142,13 @@ def approve(client, world, subject: str = "alice", pids: list[str] | None = None
     committees named in `reject`. Returns its id; it then waits for the agreement (or is active)."""
     proposal_id = draft(client, world, subject, pids, **fields)["id"]
     assert act(client, world, subject, proposal_id, "submit").status_code == 200
+    review_and_decide(client, world, proposal_id, reject)
+    return proposal_id
+
+
+def review_and_decide(client, world, proposal_id: int, reject: tuple[str, ...] = ()) -> list[str]:
+    """Olga sends the submitted proposal to review; in each committee two members vote approve (reject in the
+    committees named in `reject`) and the chair confirms. Returns the reviewing committees' names."""
     sent = act(client, world, "olga", proposal_id, "send-to-review")
     assert sent.status_code == 200, sent.get_json()
     voters = {"HOVON DAC": ("erin", "fay", "chris"), "EPLN DAC": ("gus", "hana", "ivy")}
@@ -149,4 +159,19 @@ def approve(client, world, subject: str = "alice", pids: list[str] | None = None
             assert review_act(client, world, member, review["id"], "vote", vote=vote).status_code == 200
         decided = review_act(client, world, chair, review["id"], "decide")
         assert decided.status_code == 200, decided.get_json()
-    return proposal_id
+    return [review["committee"] for review in sent.get_json()["reviews"]]
+
+
+def join_by_mail(world, proposal_id: int, subject: str = "bruno") -> int:
+    """Alice invites `subject` by e-mail; they follow the link in the mail, signed in, and join. Returns the
+    invitation's (the co-applicant's) id."""
+    email = f"{subject}@example.org"
+    with world.app.app_context():
+        invitation = co_applicants.invite_co_applicant(world.principal("alice"), proposal_id,
+                                                       co_applicants.InvitationInput(email=email))
+    with world.app.app_context():
+        mail = db.session().scalars(select(OutboxMail).where(OutboxMail.to_address == email)
+                                    .order_by(OutboxMail.id.desc()).limit(1)).one()
+        token = mail.body_text.split("/requests/invitations/", 1)[1].split()[0]
+        co_applicants.accept_invitation(world.principal(subject), token)
+    return invitation.id

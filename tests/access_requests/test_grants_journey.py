@@ -8,32 +8,18 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from harmony import clock, db
-from harmony.access_requests import audit, co_applicants
+from harmony.access_requests import audit
 from harmony.access_requests.grants import add_months
 from harmony.access_requests.models import Grant
 from harmony.accounts import services as accounts
 from harmony.accounts.services import COMMAND_LINE, RoleGrantInput
 from harmony.notifications.models import OutboxMail
-from tests.access_requests.conftest import act, approve, draft, review_act
+from tests.access_requests.conftest import act, approve, draft, join_by_mail, review_act, review_and_decide
 
 
 def _grants(world, proposal_id):
     with world.app.app_context():
         return db.session().scalars(select(Grant).where(Grant.proposal_id == proposal_id).order_by(Grant.id)).all()
-
-
-def _invite_and_join(client, world, proposal_id, subject):
-    """The invitation link comes by mail; the invitee follows it signed in."""
-    email = f"{subject}@example.org"
-    with world.app.app_context():
-        invitation = co_applicants.invite_co_applicant(world.principal("alice"), proposal_id,
-                                                       co_applicants.InvitationInput(email=email))
-    with world.app.app_context():
-        mail = db.session().scalars(select(OutboxMail).where(OutboxMail.to_address == email)
-                                    .order_by(OutboxMail.id.desc()).limit(1)).one()
-        token = mail.body_text.split("/requests/invitations/", 1)[1].split()[0]
-        co_applicants.accept_invitation(world.principal(subject), token)
-    return invitation.id
 
 
 def test_agreement_then_grants_for_every_person_and_approved_dataset(client, world):
@@ -60,14 +46,9 @@ def test_agreement_then_grants_for_every_person_and_approved_dataset(client, wor
 
 def test_a_co_applicant_must_accept_too_and_removal_ends_only_their_grants(client, world):
     proposal_id = draft(client, world)["id"]
-    co_id = _invite_and_join(client, world, proposal_id, "bruno")
+    co_id = join_by_mail(world, proposal_id, "bruno")
     assert act(client, world, "alice", proposal_id, "submit").status_code == 200
-    sent = act(client, world, "olga", proposal_id, "send-to-review").get_json()
-    for review in sent["reviews"]:
-        people = ("erin", "fay", "chris") if review["committee"] == "HOVON DAC" else ("gus", "hana", "ivy")
-        for member in people[:2]:
-            review_act(client, world, member, review["id"], "vote", vote="approve")
-        assert review_act(client, world, people[2], review["id"], "decide").status_code == 200
+    review_and_decide(client, world, proposal_id)
 
     assert act(client, world, "alice", proposal_id, "accept-agreement").get_json()["state"] == "agreement"
     assert act(client, world, "bruno", proposal_id, "accept-agreement").get_json()["state"] == "active"
@@ -174,18 +155,6 @@ def test_an_amendment_goes_only_to_the_committees_of_what_it_adds_and_keeps_the_
 # --- the review's findings: each a way access could outlive a decision ------------------------------
 
 
-def _review_by_both(client, world, proposal_id, rejecting: str | None = None):
-    sent = act(client, world, "olga", proposal_id, "send-to-review").get_json()
-    voters = {"HOVON DAC": ("erin", "fay", "chris"), "EPLN DAC": ("gus", "hana", "ivy")}
-    for review in sent["reviews"]:
-        *members, chair = voters[review["committee"]]
-        vote = "reject" if review["committee"] == rejecting else "approve"
-        for member in members:
-            review_act(client, world, member, review["id"], "vote", vote=vote)
-        assert review_act(client, world, chair, review["id"], "decide").status_code == 200
-    return [review["committee"] for review in sent["reviews"]]
-
-
 def _linked_draft(client, world, proposal_id, action):
     assert act(client, world, "alice", proposal_id, action).status_code == 200
     return client.get(f"/api/v1/requests/{proposal_id}", headers=world.headers("alice")).get_json()["linked"][-1]["id"]
@@ -217,16 +186,16 @@ def test_an_amendment_does_not_bring_back_revoked_access(client, world):
     client.patch(f"/api/v1/requests/{amendment_id}", json={"methods": "Also a competing-risks model."},
                  headers=world.headers("alice"))
     act(client, world, "alice", amendment_id, "submit")
-    assert _review_by_both(client, world, amendment_id) == ["EPLN DAC"]  # the committees of what it carries
+    assert review_and_decide(client, world, amendment_id) == ["EPLN DAC"]  # the committees of what it carries
 
 
 def test_a_partly_rejected_amendment_leaves_the_originals_other_access(client, world):
     proposal_id = approve(client, world)
     act(client, world, "alice", proposal_id, "accept-agreement")
     amendment_id = _linked_draft(client, world, proposal_id, "amend")
-    _invite_and_join(client, world, amendment_id, "bruno")  # a new co-applicant: every committee reviews
+    join_by_mail(world, amendment_id, "bruno")  # a new co-applicant: every committee reviews
     act(client, world, "alice", amendment_id, "submit")
-    assert _review_by_both(client, world, amendment_id, rejecting="EPLN DAC") == ["HOVON DAC", "EPLN DAC"]
+    assert review_and_decide(client, world, amendment_id, reject=("EPLN DAC",)) == ["HOVON DAC", "EPLN DAC"]
     accepted = [act(client, world, who, amendment_id, "accept-agreement").get_json()["state"] for who in ("alice", "bruno")]
     assert accepted[-1] == "active"
     original = _grants(world, proposal_id)
@@ -237,15 +206,15 @@ def test_a_partly_rejected_amendment_leaves_the_originals_other_access(client, w
 
 def test_a_removed_co_applicant_leaves_the_renewal_under_way_and_hears_no_more(client, world):
     proposal_id = draft(client, world, pids=world.datasets[2:])["id"]
-    co_id = _invite_and_join(client, world, proposal_id, "bruno")
+    co_id = join_by_mail(world, proposal_id, "bruno")
     act(client, world, "alice", proposal_id, "submit")
-    _review_by_both(client, world, proposal_id)
+    review_and_decide(client, world, proposal_id)
     renewal_id = _linked_draft(client, world, proposal_id, "renew")
     assert act(client, world, "alice", proposal_id, "remove-co-applicant", co_applicant=co_id).status_code == 200
     renewal = client.get(f"/api/v1/requests/{renewal_id}", headers=world.headers("alice")).get_json()
     assert [(c["email"], c["removed"]) for c in renewal["co_applicants"]] == [("bruno@example.org", True)]
     act(client, world, "alice", renewal_id, "submit")
-    _review_by_both(client, world, renewal_id)
+    review_and_decide(client, world, renewal_id)
     assert {g.user_id for g in _grants(world, renewal_id)} == {world.users["alice"]}
     act(client, world, "ivy", renewal_id, "revoke", comment="Found on a shared drive.")
     with world.app.app_context():
@@ -267,4 +236,4 @@ def test_an_amendment_that_changes_the_text_goes_to_every_committee(client, worl
     client.patch(f"/api/v1/requests/{amendment_id}", json={"objectives": "Also relapse after transplant."},
                  headers=world.headers("alice"))
     act(client, world, "alice", amendment_id, "submit")
-    assert _review_by_both(client, world, amendment_id) == ["HOVON DAC", "EPLN DAC"]
+    assert review_and_decide(client, world, amendment_id) == ["HOVON DAC", "EPLN DAC"]

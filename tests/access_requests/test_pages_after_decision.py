@@ -15,13 +15,12 @@ from html import unescape
 from sqlalchemy import select
 
 from harmony import clock, db
-from harmony.access_requests import actions, co_applicants, committees
+from harmony.access_requests import actions, committees
 from harmony.access_requests.grants import add_months
 from harmony.access_requests.models import Grant, Proposal
 from harmony.accounts.models import User
 from harmony.accounts.services import COMMAND_LINE
-from harmony.notifications.models import OutboxMail
-from tests.access_requests.conftest import act, approve
+from tests.access_requests.conftest import act, approve, join_by_mail
 from tests.factories import csrf_token
 
 DATE = "%d %B %Y"  # the pages' one date format (access_requests/_macros.html `date`)
@@ -238,24 +237,11 @@ def test_closing_asks_for_confirmation_and_the_final_report_first(api, page_worl
     assert "Ended (the project was closed)" in page and "Close the project" not in buttons(page)
 
 
-def _invite_and_join(world, proposal_id: int, subject: str) -> int:
-    """The invitation comes by mail; the invitee follows its link signed in."""
-    email = f"{subject}@example.org"
-    with world.app.app_context():
-        invitation = co_applicants.invite_co_applicant(world.principal("alice"), proposal_id,
-                                                       co_applicants.InvitationInput(email=email))
-        mail = db.session().scalars(select(OutboxMail).where(OutboxMail.to_address == email)
-                                    .order_by(OutboxMail.id.desc()).limit(1)).one()
-        token = mail.body_text.split("/requests/invitations/", 1)[1].split()[0]
-        co_applicants.accept_invitation(world.principal(subject), token)
-    return invitation.id
-
-
 def test_removing_a_co_applicant_asks_first_and_ends_only_their_grants(api, page_world, people):
     from tests.access_requests.conftest import draft, review_act
 
     proposal_id = draft(api, page_world, pids=page_world.datasets[2:])["id"]
-    co_id = _invite_and_join(page_world, proposal_id, "bruno")
+    co_id = join_by_mail(page_world, proposal_id, "bruno")
     assert act(api, page_world, "alice", proposal_id, "submit").status_code == 200
     review = act(api, page_world, "olga", proposal_id, "send-to-review").get_json()["reviews"][0]["id"]
     for member in ("gus", "hana"):

@@ -14,28 +14,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from harmony import clock, db
-from harmony.access_requests import co_applicants, deadlines, grants
+from harmony.access_requests import deadlines, grants
 from harmony.access_requests.grants import add_months
 from harmony.access_requests.models import Grant, Proposal, SentReminder
 from harmony.notifications.models import Notice, OutboxMail
-from tests.access_requests.conftest import act, approve, draft, review_act
+from tests.access_requests.conftest import act, approve, draft, join_by_mail, review_act, review_and_decide
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 MINUTE = timedelta(minutes=1)
-
-
-def _invite_and_join(client, world, proposal_id: int, subject: str) -> None:
-    """The applicant invites; the invitee follows the link of the invitation mail, signed in."""
-    email = f"{subject}@example.org"
-    with world.app.app_context():
-        co_applicants.invite_co_applicant(world.principal("alice"), proposal_id,
-                                          co_applicants.InvitationInput(email=email))
-    with world.app.app_context():
-        mail = db.session().scalars(select(OutboxMail).where(OutboxMail.to_address == email)
-                                    .order_by(OutboxMail.id.desc()).limit(1)).one()
-        token = mail.body_text.split("/requests/invitations/", 1)[1].split()[0]
-        co_applicants.accept_invitation(world.principal(subject), token)
 
 
 def tick(world, at: datetime) -> str:
@@ -81,14 +68,9 @@ def active_at_t0(client, world, pids=None, co_applicant: str | None = None) -> i
             proposal_id = approve(client, world, pids=pids)
         else:
             proposal_id = draft(client, world, pids=pids)["id"]
-            _invite_and_join(client, world, proposal_id, co_applicant)
+            join_by_mail(world, proposal_id, co_applicant)
             assert act(client, world, "alice", proposal_id, "submit").status_code == 200
-            sent = act(client, world, "olga", proposal_id, "send-to-review").get_json()
-            for review in sent["reviews"]:
-                people = ("erin", "fay", "chris") if review["committee"] == "HOVON DAC" else ("gus", "hana", "ivy")
-                for member in people[:2]:
-                    review_act(client, world, member, review["id"], "vote", vote="approve")
-                assert review_act(client, world, people[2], review["id"], "decide").status_code == 200
+            review_and_decide(client, world, proposal_id)
         for subject in ("alice", co_applicant):
             if subject and state(world, proposal_id) == "agreement":
                 assert act(client, world, subject, proposal_id, "accept-agreement").status_code == 200
@@ -272,15 +254,10 @@ def test_agreement_due_after_the_shortest_term_reminded_then_escalated(client, w
     set_days(client, world, epln, agreement_days=10, agreement="EPLN data access agreement v1.")  # HOVON: 30
     with clock.frozen(T0):
         proposal_id = draft(client, world)["id"]
-        _invite_and_join(client, world, proposal_id, "bruno")
+        join_by_mail(world, proposal_id, "bruno")
     with clock.frozen(T0):
         act(client, world, "alice", proposal_id, "submit")
-        sent = act(client, world, "olga", proposal_id, "send-to-review").get_json()
-        for review in sent["reviews"]:
-            people = ("erin", "fay", "chris") if review["committee"] == "HOVON DAC" else ("gus", "hana", "ivy")
-            for member in people[:2]:
-                review_act(client, world, member, review["id"], "vote", vote="approve")
-            review_act(client, world, people[2], review["id"], "decide")
+        review_and_decide(client, world, proposal_id)
     with clock.frozen(T0 + DAY):
         assert act(client, world, "bruno", proposal_id, "accept-agreement").status_code == 200
     assert state(world, proposal_id) == "agreement"
