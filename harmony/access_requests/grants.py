@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from harmony import clock, db
@@ -82,12 +82,12 @@ def start_grants(session: Session, proposal: Proposal, now: datetime) -> list[Gr
                                         .order_by(Grant.end.desc()).limit(1))
         end_grants(session, and_(Grant.proposal_id == proposal.parent_id,
                                  Grant.dataset_id.in_([dataset.id for _link, dataset in rows])), "replaced", now)
-    made = []
+    made, holders = [], people(session, proposal)
     for link, dataset in rows:
         end = add_months(now, min(months, TIME_LIMIT_MONTHS) if _has_time_limit(dataset) else months)
         if parent_end is not None:
             end = min(end, max(parent_end, now))
-        for user_id in people(session, proposal):
+        for user_id in holders:
             grant = Grant(proposal_id=proposal.id, user_id=user_id, dataset_id=dataset.id,
                           committee_id=link.committee_id, start=now, end=end)
             session.add(grant)
@@ -110,8 +110,9 @@ def end_grants(session: Session, where: ColumnElement[bool], reason: str, now: d
 
 
 def live_count(session: Session, proposal_id: int, now: datetime) -> int:
-    return len(session.scalars(select(Grant.id).where(Grant.proposal_id == proposal_id, Grant.ended_at.is_(None),
-                                                      Grant.end > now)).all())
+    """The proposal's grants not ended yet (counted by the database)."""
+    return session.scalar(select(func.count()).select_from(Grant).where(
+        Grant.proposal_id == proposal_id, Grant.ended_at.is_(None), Grant.end > now))
 
 
 # --- reading --------------------------------------------------------------------------------
