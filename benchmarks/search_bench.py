@@ -11,7 +11,8 @@ services would take hours for 100,000 datasets); every description is validated 
 Measured: full reindex, commit-to-searchable latency, and p50/p95 per query type, each query
 run first on a fresh index generation (cold: nothing cached) and then repeated (warm).
 
-    .venv/bin/python benchmarks/search_bench.py [--sizes 10000 100000] [--procs 2] [--repeat 5]
+    .venv/bin/python benchmarks/search_bench.py [--sizes 10000 100000] [--procs 2] [--repeat 5] [--phases]
+        [--workdir DIR [--reuse-db | --reuse]]
 """
 
 from __future__ import annotations
@@ -152,13 +153,13 @@ QUERIES = {
                                             (None, 150, 12, 30, 1999))],
     "combined realistic": [
         {"q": "paediatric ALL cytogenetics", "population": ["paediatric", "both"], "patients_min": 200,
-         "purpose": "DS", "purpose_disease": "ALL"},
+         "purpose": "DS", "purpose_disease": "DOID:9952"},
         {"q": "AML induction", "country": ["NL", "DE"], "phase": "phase-3", "patients_min": 100},
         {"q": "myeloma lenalidomide", "data_type": "ngs", "recruited_from": 2005},
         {"q": "CLL OR SLL", "purpose": "HMB", "sort": "patients"},
         {"q": '"minimal residual disease" leukaemia', "population": "paediatric"},
         {"q": "lymphoma rituximab", "age_min": 60, "patients_min": 300},
-        {"q": "MDS azacitidine", "purpose": "DS", "purpose_disease": "MDS", "commercial": "1"},
+        {"q": "MDS azacitidine", "purpose": "DS", "purpose_disease": "DOID:0050908", "commercial": "1"},
         {"q": "Hodgkin's disease", "age_max": 18, "data_type": "outcome"},
         {"q": "CML imatinib", "country": "DE", "recruited_from": 2000, "recruited_to": 2010},
         {"q": "acute leukemia transplantation", "purpose": "GRU", "patients_min": 50, "sort": "newest"},
@@ -258,9 +259,13 @@ def commit_latency(app, samples: int = 5) -> list[float]:
 # --- SQLite FTS5, the reference ----------------------------------------------------------------
 
 
-def build_fts(url: str, path: Path) -> tuple[sqlite3.Connection, float]:
-    """The same published descriptions in an FTS5 table (Porter stemming), facets in plain tables."""
-    from harmony.search.schema import disease_names, document
+def build_fts(url: str, path: Path) -> tuple[sqlite3.Connection, float, dict[str, float]]:
+    """The same published descriptions in an FTS5 table (Porter stemming), facets in plain tables,
+    written in one transaction with one statement per table and batch. The facets and numbers
+    come from the index's own `attributes` (the disease expansion included), not from its whole
+    document, whose text analysis FTS5 does itself."""
+    from harmony.search.schema import attributes, disease_names
+    from harmony.search.sync import read_sources
 
     started = time.perf_counter()
     fts = sqlite3.connect(path)
@@ -271,24 +276,36 @@ def build_fts(url: str, path: Path) -> tuple[sqlite3.Connection, float]:
                             rec_end INT, issued INT);
     """)
     engine_ = db.create_engine(url)
-    from harmony.search.sync import read_sources
+    texts, facets, numbers = [], [], []
+    split = {"inserting": 0.0}
+
+    def flush() -> None:
+        flushed = time.perf_counter()
+        fts.executemany("INSERT INTO text(rowid, title, names, body) VALUES (?, ?, ?, ?)", texts)
+        fts.executemany("INSERT INTO facet VALUES (?, ?, ?)", facets)
+        fts.executemany("INSERT INTO number VALUES (?, ?, ?, ?, ?, ?, ?)", numbers)
+        texts.clear(), facets.clear(), numbers.clear()
+        split["inserting"] += time.perf_counter() - flushed
 
     with engine_.connect() as connection:
         for source in read_sources(connection):
-            doc = document(source)
+            doc = attributes(source)
             content = source.content
             names = " ; ".join([*(content.get("keywords") or []), *disease_names(content.get("diseases", []))])
-            fts.execute("INSERT INTO text(rowid, title, names, body) VALUES (?, ?, ?, ?)",
-                        (source.dataset_id, content.get("title", ""), names, content.get("description", "")))
-            fts.executemany("INSERT INTO facet VALUES (?, ?, ?)",
-                            [(source.dataset_id, f, v) for f in FACET_FIELDS for v in str(doc[f]).split()])
-            fts.execute("INSERT INTO number VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (source.dataset_id, doc["patients"], doc["age_lo"], doc["age_hi"], doc["rec_start"],
-                         doc["rec_end"], doc["issued"]))
+            texts.append((source.dataset_id, content.get("title", ""), names, content.get("description", "")))
+            facets.extend((source.dataset_id, f, v) for f in FACET_FIELDS for v in str(doc[f]).split())
+            numbers.append((source.dataset_id, doc["patients"], doc["age_lo"], doc["age_hi"], doc["rec_start"],
+                            doc["rec_end"], doc["issued"]))
+            if len(texts) == 1000:
+                flush()
+    flush()
+    split["reading rows, facets and numbers"] = time.perf_counter() - started - split["inserting"]
+    indexing = time.perf_counter()
     fts.executescript("CREATE INDEX facet_value ON facet(facet, value, id); CREATE INDEX facet_id ON facet(id);")
     fts.commit()
+    split["facet indexes, commit"] = time.perf_counter() - indexing
     engine_.dispose()
-    return fts, time.perf_counter() - started
+    return fts, time.perf_counter() - started, split
 
 
 def fts_query(fts: sqlite3.Connection, case: dict) -> None:
@@ -344,6 +361,44 @@ def measure_fts(fts: sqlite3.Connection, repeat: int) -> dict[str, tuple[list[fl
 # --- the run -----------------------------------------------------------------------------------
 
 
+def reindex_phases(app, scratch: Path) -> dict[str, float]:
+    """Where a reindex's work goes, in this one process, the datasets streamed as a reindex does:
+    reading the rows, building the documents (analysis, disease expansion), whoosh adding them,
+    writing the segment. (A reindex over several processes overlaps them.)"""
+    import shutil
+
+    from harmony.search import analysis, bulk, store
+    from harmony.search.schema import document
+    from harmony.search.sync import read_sources
+
+    split = dict.fromkeys(("reading rows", "documents", "whoosh: adding", "whoosh: writing the segment"), 0.0)
+    shutil.rmtree(scratch, ignore_errors=True)
+    analysis.forget()
+    with app.app_context():
+        writer = bulk.BulkWriter(store.open_index(store.new_generation(scratch)), **store.WRITER_OPTIONS)
+        with db.engine().connect() as connection:
+            started = time.perf_counter()
+            for source in read_sources(connection):
+                read = time.perf_counter()
+                fields = document(source)
+                built = time.perf_counter()
+                writer.add_document(**fields)
+                added = time.perf_counter()
+                split["reading rows"] += read - started
+                split["documents"] += built - read
+                split["whoosh: adding"] += added - built
+                started = time.perf_counter()
+        started = time.perf_counter()
+        writer.commit(merge=False)
+        split["whoosh: writing the segment"] = time.perf_counter() - started
+    shutil.rmtree(scratch, ignore_errors=True)
+    return split
+
+
+def _split(split: dict[str, float]) -> str:
+    return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in split.items()) + f" (sum {sum(split.values()):.1f} s)"
+
+
 def report(size: int, results: dict[str, dict[str, tuple[list[float], list[float]]]]) -> None:
     print(f"\n  {size:,} datasets: p50 / p95 in ms (cold = first run, caches emptied; warm = repeated)")
     header = f"  {'query type':<22}" + "".join(f"{name + ' cold':>22}{name + ' warm':>22}" for name in results)
@@ -360,38 +415,49 @@ def report(size: int, results: dict[str, dict[str, tuple[list[float], list[float
             for kind in QUERIES))
 
 
-def run(size: int, procs: int, repeat: int, workdir: Path, reuse: bool) -> None:
+def run(size: int, procs: int, repeat: int, workdir: Path, reuse: bool, reuse_db: bool, phases: bool) -> None:
     folder = workdir / f"n{size}"
-    reused = reuse and (folder / "harmony.db").exists()
+    have_db = (folder / "harmony.db").exists()
+    reused = reuse and have_db
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'harmony.db'}"
-    if not reused:
+    if not (have_db and (reuse or reuse_db)):
         migrate.upgrade(url)
         started = time.perf_counter()
         populate(url, size)
         print(f"\n{size:,} datasets written to the database in {time.perf_counter() - started:.1f} s")
+    elif reuse_db:
+        print(f"\n{size:,} datasets: database of an earlier run reused")
     app = create_app({"TESTING": True, "SECRET_KEY": "benchmark-secret-key", "DATABASE_URL": url,
                       "SEARCH_INDEX_DIR": str(folder / "index"), "LOG_LEVEL": "WARNING"})
+    reindex = None
     with app.app_context():
         if reused:
             print(f"\n{size:,} datasets: database and index of an earlier run reused")
         else:
             started = time.perf_counter()
             search_index().rebuild(procs=procs)
-            print(f"  full reindex ({procs} process{'es' if procs > 1 else ''}): {time.perf_counter() - started:.1f} s")
+            reindex = time.perf_counter() - started
+            print(f"  full reindex ({procs} process{'es' if procs > 1 else ''}): {reindex:.1f} s")
         started = time.perf_counter()
         search_index().view()
         print(f"  first view of the new generation (facet bitsets, number slices): {time.perf_counter() - started:.2f} s")
-    latency = commit_latency(app)
-    print(f"  commit to searchable: p50 {percentile(latency, .5):.0f} ms, max {max(latency):.0f} ms")
-    results = {"engine": measure_engine(app, repeat), "api": measure_api(app, repeat)}
     fts_path = folder / "fts.db"
     if reused and fts_path.exists():
         fts, seconds = sqlite3.connect(fts_path), 0.0
     else:
         fts_path.unlink(missing_ok=True)
-        fts, seconds = build_fts(url, fts_path)
+        fts, seconds, split = build_fts(url, fts_path)
         print(f"  FTS5 reference built in {seconds:.1f} s")
+        if reindex is not None:
+            print(f"  reindex / FTS5 build: {reindex / seconds:.2f}")
+        if phases:
+            print(f"  FTS5 build phases: {_split(split)}")
+    if phases:
+        print(f"  reindex phases, one process: {_split(reindex_phases(app, folder / 'phases'))}")
+    latency = commit_latency(app)
+    print(f"  commit to searchable: p50 {percentile(latency, .5):.0f} ms, max {max(latency):.0f} ms")
+    results = {"engine": measure_engine(app, repeat), "api": measure_api(app, repeat)}
     results["fts5"] = measure_fts(fts, repeat)
     report(size, results)
 
@@ -403,11 +469,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the databases and indexes here")
     parser.add_argument("--reuse", action="store_true", help="reuse the database and index of a run in --workdir")
+    parser.add_argument("--reuse-db", action="store_true",
+                        help="reuse the database of a run in --workdir, but reindex and build the FTS5 reference again")
+    parser.add_argument("--phases", action="store_true",
+                        help="also print where a reindex and the FTS5 build spend their time, step by step")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="search-bench-") as scratch:
         workdir = arguments.workdir or Path(scratch)
         for size in arguments.sizes:
-            run(size, arguments.procs, arguments.repeat, workdir, arguments.reuse)
+            run(size, arguments.procs, arguments.repeat, workdir, arguments.reuse, arguments.reuse_db, arguments.phases)
 
 
 if __name__ == "__main__":

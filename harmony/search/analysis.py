@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from whoosh.analysis import STOP_WORDS, Token, Tokenizer
 from whoosh.formats import Frequency
@@ -24,7 +26,34 @@ from harmony.catalog.vocabularies import normalise
 WORD = re.compile(r"[a-z0-9]+(?:(?<=[0-9])[./](?=[0-9])[0-9]+)*")
 STOPWORDS = frozenset(STOP_WORDS | {"s", "t", "nos"})
 _MEMO_LIMIT = 400_000
-_memo: dict[str, tuple[str, ...]] = {}
+
+
+class _Memo(dict[str, tuple[str, ...]]):
+    """Each word's terms, worked out on first sight (so a lookup is one C call)."""
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        found = self[word] = _analyse_word(word)
+        return found
+
+
+class _Chunks(dict[str, tuple[str, ...]]):
+    """The terms of each piece of text between spaces ("leukaemia,", "(aml)", "c92.0"): a text is
+    split on spaces and each distinct piece is read by `WORD` once, not each time it occurs (no
+    word spans a space, so the pieces give the words of the whole text)."""
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        found = self[chunk] = tuple(chain.from_iterable(map(_memo.__getitem__, WORD.findall(chunk))))
+        return found
+
+
+_memo = _Memo()
+_chunks = _Chunks()
+
+
+def forget() -> None:
+    """Empty the memory of words seen (for measuring analysis from cold)."""
+    _chunks.clear()
+    _memo.clear()
 
 
 def _fold(text: str) -> str:
@@ -53,16 +82,11 @@ def terms(text: str | None) -> list[str]:
     """Index terms of a text, in order (stop words dropped)."""
     if not text:
         return []
-    memo = _memo
-    out: list[str] = []
-    for word in WORD.findall(_fold(text)):
-        found = memo.get(word)
-        if found is None:
-            if len(memo) > _MEMO_LIMIT:
-                memo.clear()
-            found = memo[word] = _analyse_word(word)
-        out.extend(found)
-    return out
+    if len(_chunks) > _MEMO_LIMIT:
+        _chunks.clear()
+        if len(_memo) > _MEMO_LIMIT:
+            _memo.clear()
+    return list(chain.from_iterable(map(_chunks.__getitem__, _fold(text).split())))
 
 
 def term(word: str) -> str | None:
@@ -78,10 +102,7 @@ class TermCounts(tuple[tuple[str, int], ...]):
 
     @classmethod
     def of(cls, sequence: list[str]) -> TermCounts:
-        counts: dict[str, int] = {}
-        for text in sequence:
-            counts[text] = counts.get(text, 0) + 1
-        return cls(counts.items())
+        return cls(Counter(sequence).items())
 
 
 class CountedFrequency(Frequency):

@@ -16,6 +16,8 @@ The file format is whoosh's own: a stock W3 reader reads these segments.
 
 from __future__ import annotations
 
+from itertools import chain
+from operator import sub
 from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3FieldWriter, W3PerDocReader, W3PostingsWriter, _lenfield
@@ -48,6 +50,28 @@ class _PerDocReader(W3PerDocReader):
 
 
 class _PostingsWriter(W3PostingsWriter):
+    def set_block(self, ids: Any, weights: Any, values: list[bytes], minlength: int | None, maxlength: int,
+                  maxweight: float) -> None:
+        """Buffer a whole block of postings at once, as `add_posting` would have one by one (for
+        `bulk.BulkWriter`, which holds each term's postings in arrays)."""
+        self._ids, self._weights, self._values = ids, weights, values
+        self._minlength, self._maxlength, self._maxweight = minlength, maxlength, maxweight
+
+    def _mini_ids(self) -> tuple[int, ...]:
+        """The gaps between the ids (whoosh's `delta_encode`, in one pass of C)."""
+        ids = self._ids
+        if self._byteids:
+            return tuple(ids)
+        return tuple(map(sub, ids, chain((0,), ids)))
+
+    def _mini_weights(self) -> Any:
+        """None if every weight is 1, the weight if all are equal, else all of them (as whoosh)."""
+        weights = self._weights
+        first = weights[0] if weights else 1.0
+        if weights.count(first) == len(weights):
+            return None if first == 1.0 else first
+        return tuple(weights)
+
     def add_posting(self, id_: int, weight: float, vbytes: bytes, length: int | None = None) -> None:
         if len(self._ids) >= self._blocklimit:
             self._write_block()

@@ -208,9 +208,12 @@ def page(view: View, parsed: Parsed | None, filters: Filters, sort: str, offset:
     def ranked() -> list[int]:
         keys = _ranking_keys(view, computed.match, computed.members, sort, has_query)
         chosen = bitsets.ids(bitsets.top(keys, computed.members, window))
-        lookups = [bitsets.lookup(k, view.size) for k in keys]
-        chosen.sort(key=lambda doc: tuple(-(lookup[doc >> 3] >> (doc & 7) & 1) for lookup in lookups))
-        return chosen
+        # each chosen document's key bits, most significant first, read one key at a time
+        columns = [[lookup[doc >> 3] >> (doc & 7) & 1 for doc in chosen]
+                   for lookup in (bitsets.lookup(k, view.size) for k in keys)]
+        rows = list(zip(*columns, strict=True)) if columns else [()] * len(chosen)
+        # largest key first; equal keys keep document order (a reversed sort is stable too)
+        return [chosen[i] for i in sorted(range(len(chosen)), key=rows.__getitem__, reverse=True)]
 
     order = view.memo(("ranked", repr(parsed.tree) if parsed else None, filters, sort, window), ranked)
     return order[offset:offset + limit]

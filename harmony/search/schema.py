@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from whoosh import columns, fields, formats
@@ -123,50 +124,34 @@ def disease_names(ids: list[str]) -> list[str]:
     return names
 
 
+@lru_cache(maxsize=8192)
+def _name_terms(vocabulary: Any, disease_id: str) -> tuple[tuple[str, ...], ...]:
+    """The analysed names of one disease (the vocabulary does not change while it is in use, and
+    many datasets share a disease: each is analysed once)."""
+    return tuple(tuple(analysis.terms(name)) for name in disease_names([disease_id]))
+
+
 def _labels(values: list[str], table: dict[str, str]) -> list[str]:
     return [table.get(value, value) for value in values]
 
 
-def document(source: Source) -> dict[str, Any]:
-    """The whoosh document of one published dataset."""
+def _own_diseases(content: dict[str, Any]) -> list[str]:
+    vocabulary = diseases()
+    return [d for d in content.get("diseases") or [] if d in vocabulary]
+
+
+def attributes(source: Source) -> dict[str, Any]:
+    """The facets and numbers of a dataset's document: all of it but the text."""
     content = source.content
     vocabulary = diseases()
-    own = [d for d in content.get("diseases") or [] if d in vocabulary]
+    own = _own_diseases(content)
     tree = list(dict.fromkeys(a for d in own for a in [d, *vocabulary.ancestors(d)]))
-    population = content.get("population")
-    countries = content.get("countries") or []
-    country_names = [found.name for code in countries if (found := find_country(code)) is not None]
-    duo_terms = [term for code in content.get("data_use") or [] if (term := duo().get(code)) is not None]
-
-    title = " ".join(filter(None, [content.get("title"), content.get("acronym")]))
-    names = [*disease_names(own), *(content.get("keywords") or []), POPULATION_WORDS.get(population or "", ""),
-             *_labels(content.get("data_types") or [], catalog_terms.DATA_TYPES)]
-    people = [p.get("name", "") for p in content.get("creators") or []]
-    body = [content.get("description"), content.get("provenance"), source.group_name, source.group_acronym,
-            source.pid, *people, *(content.get("registrations") or []), *country_names,
-            catalog_terms.STUDY_TYPES.get(content.get("study_type") or "", ""),
-            *_labels(content.get("phases") or [], catalog_terms.PHASES),
-            *_labels(content.get("standards") or [], catalog_terms.STANDARDS),
-            *(f"{t.shorthand} {t.label}" for t in duo_terms)]
-    title_terms = analysis.terms(title)
-    name_terms = [analysis.terms(text) for text in names]
-    description_terms = analysis.terms(content.get("description"))
-    other_terms = [analysis.terms(text) for text in body[1:] if text]
-    body_terms = description_terms + [term for part in other_terms for term in part]
-    # title || name | name ... || description | other text ...: a phrase is looked for within one part
-    sequence = " || ".join([" ".join(title_terms), " | ".join(" ".join(p) for p in name_terms if p),
-                            " | ".join(" ".join(p) for p in [description_terms, *other_terms] if p)])
     start, end = content.get("recruitment_start"), content.get("recruitment_end")
     return {
-        "key": str(source.dataset_id),
-        "title": analysis.TermCounts.of(title_terms),
-        "names": analysis.TermCounts.of([t for part in name_terms for t in part]),
-        "body": analysis.TermCounts.of(body_terms),
-        "sequence": f" {sequence} ".encode(),
         "disease": " ".join(tree),
         "disease_own": " ".join(own),
-        "population": population or "",
-        "country": " ".join(countries),
+        "population": content.get("population") or "",
+        "country": " ".join(content.get("countries") or []),
         "phase": " ".join(content.get("phases") or []),
         "data_type": " ".join(content.get("data_types") or []),
         "data_use": " ".join(content.get("data_use") or []),
@@ -181,4 +166,43 @@ def document(source: Source) -> dict[str, Any]:
         "rec_start": day_code(start),
         "rec_end": day_code(end),
         "issued": second_code(source.issued_at),
+    }
+
+
+def document(source: Source) -> dict[str, Any]:
+    """The whoosh document of one published dataset."""
+    content = source.content
+    vocabulary = diseases()
+    own = _own_diseases(content)
+    population = content.get("population")
+    countries = content.get("countries") or []
+    country_names = [found.name for code in countries if (found := find_country(code)) is not None]
+    duo_terms = [term for code in content.get("data_use") or [] if (term := duo().get(code)) is not None]
+
+    title = " ".join(filter(None, [content.get("title"), content.get("acronym")]))
+    names = [*(content.get("keywords") or []), POPULATION_WORDS.get(population or "", ""),
+             *_labels(content.get("data_types") or [], catalog_terms.DATA_TYPES)]
+    people = [p.get("name", "") for p in content.get("creators") or []]
+    body = [content.get("description"), content.get("provenance"), source.group_name, source.group_acronym,
+            source.pid, *people, *(content.get("registrations") or []), *country_names,
+            catalog_terms.STUDY_TYPES.get(content.get("study_type") or "", ""),
+            *_labels(content.get("phases") or [], catalog_terms.PHASES),
+            *_labels(content.get("standards") or [], catalog_terms.STANDARDS),
+            *(f"{t.shorthand} {t.label}" for t in duo_terms)]
+    title_terms = analysis.terms(title)
+    name_terms = [*(terms for d in own for terms in _name_terms(vocabulary, d)),
+                  *(analysis.terms(text) for text in names)]
+    description_terms = analysis.terms(content.get("description"))
+    other_terms = [analysis.terms(text) for text in body[1:] if text]
+    body_terms = description_terms + [term for part in other_terms for term in part]
+    # title || name | name ... || description | other text ...: a phrase is looked for within one part
+    sequence = " || ".join([" ".join(title_terms), " | ".join(" ".join(p) for p in name_terms if p),
+                            " | ".join(" ".join(p) for p in [description_terms, *other_terms] if p)])
+    return {
+        "key": str(source.dataset_id),
+        "title": analysis.TermCounts.of(title_terms),
+        "names": analysis.TermCounts.of([t for part in name_terms for t in part]),
+        "body": analysis.TermCounts.of(body_terms),
+        "sequence": f" {sequence} ".encode(),
+        **attributes(source),
     }

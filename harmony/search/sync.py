@@ -23,7 +23,7 @@ from sqlalchemy import Connection, func, or_, select
 
 from harmony.catalog.models import PUBLISHED, Dataset, DatasetVersion, StudyGroup
 from harmony.db import ChangeLog
-from harmony.search import store
+from harmony.search import bulk, store
 from harmony.search.schema import Source, document
 
 log = logging.getLogger(__name__)
@@ -155,25 +155,31 @@ def apply_pending(connection_factory: Callable[[], Any], generation: Path, index
             return done
 
 
+def published_ids(connection: Connection) -> list[int]:
+    table = Dataset.__table__
+    return list(connection.scalars(select(table.c.id).where(table.c.state == PUBLISHED).order_by(table.c.id)))
+
+
+def _shared_url(connection: Connection) -> str | None:
+    """The database's address, for other processes to read it too (None for an in-memory SQLite)."""
+    url = connection.engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
 def build(connection: Connection, generation: Path, procs: int = 1,
           progress: Callable[[int], None] | None = None) -> int:
-    """Write every published dataset into the (new, empty) generation. Returns how many."""
+    """Write every published dataset into the (new, empty) generation. Returns how many. Datasets
+    read after the snapshot may already show later changes; applying those again is harmless."""
     start = snapshot(connection)
     index = store.open_index(generation)
-    options: dict[str, Any] = {**store.WRITER_OPTIONS, "limitmb": 512, "timeout": WRITER_TIMEOUT}
-    if procs > 1:
-        options.update(procs=procs, multisegment=True, batchsize=256)
-    writer = index.writer(**options)
-    count = 0
-    try:
-        for source in read_sources(connection):
-            writer.add_document(**document(source))
-            count += 1
-            if progress is not None and count % 1000 == 0:
-                progress(count)
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit()
+    url = _shared_url(connection) if procs > 1 else None
+    if url is None:
+        count = bulk.build(index, read_sources(connection), progress)
+    else:
+        ids = published_ids(connection)
+        connection.rollback()  # the workers read for themselves; hold no snapshot open meanwhile
+        count = bulk.build_parallel(index, url, ids, procs, progress)
     store.write_applied(generation, start)
     return count

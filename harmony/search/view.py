@@ -24,6 +24,7 @@ from whoosh.matching.wrappers import FilterMatcher
 
 from harmony.catalog.vocabularies import diseases
 from harmony.search import bits as bitsets
+from harmony.search.bulk import TermBitmaps
 from harmony.search.schema import FACET_FIELDS, NUMBER_FIELDS
 
 TERM_CACHE_SIZE = 1024  # per segment: a term's bitset and its "appears twice or more" bitset
@@ -125,6 +126,21 @@ class Segment:
         self._terms: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
         self._sequence: _SequenceColumn | None = None
         self._lock = threading.Lock()
+        self._bitmaps, self._bitmap_table = self._open_bitmaps(reader)
+
+    @staticmethod
+    def _open_bitmaps(reader: Any) -> tuple[mmap.mmap | None, dict[tuple[str, str], tuple[int, int, int]]]:
+        """The segment's frequent terms as bitsets, if a rebuild wrote them (`bulk.TermBitmaps`)."""
+        storage = reader.storage()
+        if not isinstance(storage, FileStorage):
+            return None, {}
+        path = os.path.join(storage.folder, reader.segment().make_filename(TermBitmaps.EXTENSION))
+        try:
+            with open(path, "rb") as handle:
+                mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (FileNotFoundError, ValueError):  # none, or empty
+            return None, {}
+        return mapped, TermBitmaps.read(mapped)
 
     def with_phrase(self, reader: Any, docs: list[int], wanted: bytes, title_only: bool) -> list[int]:
         """The documents whose sequence holds `wanted`. The column file is mapped into memory once
@@ -146,7 +162,14 @@ class Segment:
             if found is not None:
                 self._terms.move_to_end(key)
                 return found
-        found = _postings(reader, field, text.encode("utf-8"), self.size)
+        stored = self._bitmap_table.get(key)
+        if stored is not None and self._bitmaps is not None:
+            offset, present, repeated = stored
+            data = self._bitmaps
+            found = (int.from_bytes(data[offset:offset + present], "little"),
+                     int.from_bytes(data[offset + present:offset + present + repeated], "little"))
+        else:
+            found = _postings(reader, field, text.encode("utf-8"), self.size)
         with self._lock:
             self._terms[key] = found
             if len(self._terms) > TERM_CACHE_SIZE:

@@ -19,7 +19,7 @@ from typing import Any
 from harmony import db
 from harmony.accounts.services import COMMAND_LINE
 from harmony.catalog import services as catalog
-from harmony.search import store, sync
+from harmony.search import bulk, store, sync
 from harmony.search.index import search_index
 from tests.conftest import make_app
 from tests.factories import content
@@ -33,7 +33,7 @@ def pause_at(point: str, nth: int) -> None:
         "transaction": (db.UnitOfWork, "record_change", False),
         "index-write": (sync, "document", True),
         "position": (store, "write_applied", True),
-        "build": (sync, "document", True),
+        "build": (bulk, "document", True),
     }[point]
     original = getattr(owner, name)
     calls = {"n": 0}

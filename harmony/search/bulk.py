@@ -1,0 +1,415 @@
+"""Writing a whole generation at once: a leaner whoosh segment writer, and documents built in parallel.
+
+Whoosh's own writer sends every posting (each term of each document, some 20 million at
+100,000 datasets) through a sorting pool as a tuple, sorts them all at commit and writes them
+one call at a time. A rebuild adds documents in document-number order, so `BulkWriter` keeps
+each term's document numbers and frequencies in arrays as they arrive: committing sorts the
+terms, not the postings, and writes each term's postings a block at a time. The segment's
+files are the ones whoosh's writer makes from the same documents, byte for byte (a test
+compares them), so the readers, the change-log updates and merges are whoosh's own.
+
+`build_parallel` spreads the work over processes: this one hands out the ids of the datasets in
+batches; each worker reads its batches from the database, builds the documents (analysis,
+disease expansion) and writes a segment of its own; this process then records the workers'
+segments as the generation's contents. A worker that fails fails the build, and the caller
+discards the generation.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import queue
+import struct
+import sys
+import threading
+import traceback
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterable
+from itertools import compress, repeat
+from pathlib import Path
+from typing import Any
+
+from whoosh import formats
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.writing import SegmentWriter
+
+from harmony.search import analysis, store
+from harmony.search import bits as bitsets
+from harmony.search.schema import Source, document
+
+BATCH = 500  # datasets per batch handed to a worker
+QUEUE_DEPTH = 2  # batches waiting per worker
+POLL = 1.0  # seconds between looks at whether the workers are still alive
+COUNTED, PRESENT, WEIGHTED = "counted", "present", "weighted"  # how a field's postings are kept
+
+
+class BuildFailed(RuntimeError):
+    """An indexing worker failed or died; the generation it wrote to is unusable."""
+
+
+_LOW = (1 << 32) - 1
+MIN_BITMAP_DOCS = 512  # a term in fewer documents is read from its postings (one block)
+_consume = deque(maxlen=0).extend  # runs an iterator of appends
+
+
+class _Postings(dict[Any, array]):
+    """Term -> an array of its postings, made on first sight."""
+
+    def __init__(self, typecode: str) -> None:
+        super().__init__()
+        self.typecode = typecode
+
+    def __missing__(self, term: Any) -> array:
+        found = self[term] = array(self.typecode)
+        return found
+
+
+class BulkWriter(SegmentWriter):
+    """A whoosh segment writer for many documents added at once (see the module's description).
+    Only adds documents: no deletions, no updates, no merging of the other segments."""
+
+    def __init__(self, ix: Any, **kwargs: Any) -> None:
+        super().__init__(ix, **kwargs)
+        plan = {}
+        for name, field in self.schema.items():
+            if isinstance(field.format, analysis.CountedFrequency):
+                counted = COUNTED
+            elif type(field.format) is formats.Existence and type(field.analyzer) is analysis.SpaceTokenizer:
+                counted = PRESENT
+            else:
+                counted = WEIGHTED
+            plan[name] = (field, counted, field.indexed, field.scorable, field.stored, field.column_type)
+        self._plan = plan
+        # field -> term -> postings. Counted fields: document number << 32 | frequency, one number
+        # per posting; facets: document numbers (each value once per document, weight the field's
+        # boost); both keyed by the term. Other fields: [docs, weights, values], keyed by bytes.
+        self._postings: dict[str, dict[Any, Any]] = {}
+        self._lengths: dict[str, array] = {}  # field -> each document's length as whoosh stores it
+
+    def add_document(self, **fields: Any) -> None:
+        self._check_state()
+        if any(name.startswith("_") for name in fields):
+            raise ValueError("BulkWriter takes no boosts or custom stored values")
+        self._check_fields(self.schema, fields)
+        docnum = self.docnum
+        perdoc = self.perdocwriter
+        perdoc.start_doc(docnum)
+        try:
+            for name in sorted(fields):
+                value = fields[name]
+                if value is None:
+                    continue
+                field, counted, indexed, scorable, stored, column = self._plan[name]
+                length = 0
+                if indexed:
+                    table = self._postings.get(name)
+                    if table is None:
+                        table = self._postings[name] = _Postings("Q" if counted is COUNTED else "I")
+                    if counted is PRESENT:
+                        _consume(map(array.append, map(table.__getitem__, set(value.split())), repeat(docnum)))
+                    elif counted is COUNTED:
+                        if not isinstance(value, analysis.TermCounts):
+                            value = analysis.TermCounts.of([t.text for t in field.tokenize(value, mode="index")])
+                        if value:
+                            texts, counts = zip(*value, strict=True)
+                            _consume(map(array.append, map(table.__getitem__, texts), map((docnum << 32).__or__, counts)))
+                            length = sum(counts)
+                    else:
+                        for btext, freq, weight, vbytes in field.index(value):
+                            entry = table.get(btext)
+                            if entry is None:
+                                entry = table[btext] = [array("I"), array("f"), []]
+                            entry[0].append(docnum)
+                            entry[1].append(weight)
+                            entry[2].append(vbytes or b"")
+                            if scorable:
+                                length += freq
+                    if scorable and length:
+                        lengths = self._lengths.get(name)
+                        if lengths is None:
+                            lengths = self._lengths[name] = array("I")
+                        lengths.extend([0] * (docnum + 1 - len(lengths)))
+                        lengths[docnum] = byte_to_length(length_to_byte(length))
+                perdoc.add_field(name, field, value if stored else None, length)
+                if column:
+                    perdoc.add_column_value(name, column, field.to_column_value(value))
+        except BaseException:
+            perdoc.cancel_doc()
+            raise
+        perdoc.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        writer = self.fieldwriter
+        bitmaps = TermBitmaps(self.docnum)
+        for name in sorted(self._postings):
+            field, counted, _indexed, scorable, _stored, _column = self._plan[name]
+            lengths = self._lengths.get(name) if scorable and self.codec.length_stats else None
+            if lengths is not None:
+                lengths.extend([0] * (self.docnum - len(lengths)))
+            table = self._postings[name]
+            keys = sorted(((text if counted is WEIGHTED else text.encode("utf-8")), text) for text in table)
+            writer.start_field(name, field)
+            for btext, key in keys:
+                writer.start_term(btext)
+                if counted is COUNTED:
+                    _write_counted(writer._postwriter, table[key], field.format.field_boost, lengths)
+                    bitmaps.add(name, key, table[key])
+                elif counted is PRESENT:
+                    _write_present(writer._postwriter, table[key], field.format.field_boost, lengths)
+                else:
+                    docs, weights, values = table[key]
+                    _write_weighted(writer._postwriter, docs, weights, values, field.format, lengths)
+                writer.finish_term()
+                del table[key]
+            writer.finish_field()
+        writer.close()
+        self._postings.clear()
+        bitmaps.write(self.newsegment, self.storage)
+
+    def finish_segment(self) -> Any:
+        """Close the segment and return it, for a parent process to commit (see `build`)."""
+        return self._finalize_segment()
+
+
+class TermBitmaps:
+    """The frequent terms of a segment's text fields as bitsets, beside its postings (the segment's
+    ``.bits`` file; whoosh keeps it with the segment and deletes it with it). A search turns a
+    term's postings into bitsets (`view.Segment.term`); for a frequent term that means reading
+    and unpickling thousands of postings, where this file gives the two bitsets in one read.
+
+    Layout: MAGIC, then per term its documents and those where it appears twice or more (little-
+    endian bitsets over the segment's document numbers), then a pickled table
+    {(field, term): (offset, length, length)}, then the table's offset (8 bytes, little-endian)."""
+
+    MAGIC = b"harmony-bits-1\n"
+    EXTENSION = ".bits"
+    SHARE = 16  # a term in at least one document in SHARE gets its bitsets written
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.least = max(MIN_BITMAP_DOCS, size // self.SHARE)
+        self.parts: list[bytes] = []
+        self.table: dict[tuple[str, str], tuple[int, int, int]] = {}
+        self.offset = len(self.MAGIC)
+
+    def add(self, field: str, term: str, packed: array) -> None:
+        if len(packed) < self.least:
+            return
+        docs = [p >> 32 for p in packed]
+        present = bitsets.from_ids(docs, self.size).to_bytes((self.size >> 3) + 1, "little")
+        twice = bitsets.from_ids(compress(docs, [p & _LOW >= 2 for p in packed]), self.size)
+        repeated = twice.to_bytes((twice.bit_length() + 7) >> 3, "little")
+        self.table[(field, term)] = (self.offset, len(present), len(repeated))
+        self.parts += [present, repeated]
+        self.offset += len(present) + len(repeated)
+
+    def write(self, segment: Any, storage: Any) -> None:
+        if not self.table:
+            return
+        handle = segment.create_file(storage, self.EXTENSION)
+        try:
+            handle.write(self.MAGIC)
+            for part in self.parts:
+                handle.write(part)
+            handle.write(pickle.dumps(self.table, protocol=pickle.HIGHEST_PROTOCOL))
+            handle.write(self.offset.to_bytes(8, "little"))
+        finally:
+            handle.close()
+
+    @classmethod
+    def read(cls, data: Any) -> dict[tuple[str, str], tuple[int, int, int]]:
+        """The table of a ``.bits`` file's contents (bytes or a memory map)."""
+        if data[:len(cls.MAGIC)] != cls.MAGIC:
+            raise ValueError("not a term bitmap file")
+        offset = int.from_bytes(data[-8:], "little")
+        return pickle.loads(data[offset:-8])
+
+
+def _limits(lengths: array | None, docs: array) -> tuple[int | None, int]:
+    """The shortest and longest field length among the documents (whoosh's block statistics)."""
+    if lengths is None:
+        return None, 0
+    found = [length for length in map(lengths.__getitem__, docs) if length]
+    return (min(found), max(found)) if found else (None, 0)
+
+
+def _big_endian(counts: array) -> bytes:
+    """The counts as whoosh packs each posting's frequency (`pack_uint`: four bytes, big-endian)."""
+    if counts.itemsize != 4:
+        return struct.pack(f"!{len(counts)}I", *counts)
+    swapped = array("I", counts)
+    if sys.byteorder == "little":
+        swapped.byteswap()
+    return swapped.tobytes()
+
+
+def _write_counted(postings: Any, packed: array, boost: float, lengths: array | None) -> None:
+    """A term's postings in a frequency field: weight = frequency × boost, value = the frequency."""
+    limit = postings._blocklimit
+    total = len(packed)
+    for start in range(0, total, limit):
+        block = packed[start:start + limit]
+        ids = array("I", [p >> 32 for p in block])
+        chunk = array("I", [p & _LOW for p in block])
+        weights = array("f", chunk if boost == 1.0 else map(boost.__mul__, chunk))
+        low, high = _limits(lengths, ids)
+        postings.set_block(ids, weights, [_big_endian(chunk)], low, high, max(chunk) * boost)
+        if start + limit < total:
+            postings._write_block()
+
+
+def _write_present(postings: Any, docs: array, boost: float, lengths: array | None) -> None:
+    """A term's postings in a facet field: weight = the boost, no value."""
+    limit = postings._blocklimit
+    total = len(docs)
+    for start in range(0, total, limit):
+        ids = docs[start:start + limit]
+        low, high = _limits(lengths, ids)
+        postings.set_block(ids, array("f", [boost]) * len(ids), [], low, high, max(boost, 0))
+        if start + limit < total:
+            postings._write_block()
+
+
+def _write_weighted(postings: Any, docs: array, weights: array, values: list[bytes], format_: Any,
+                    lengths: array | None) -> None:
+    limit = postings._blocklimit
+    total = len(docs)
+    fixed = format_.fixed_value_size()
+    for start in range(0, total, limit):
+        ids = docs[start:start + limit]
+        chunk = weights[start:start + limit]
+        kept = [v for v in values[start:start + limit] if v]
+        if fixed and fixed > 0:
+            kept = [b"".join(kept)]
+        low, high = _limits(lengths, ids)
+        postings.set_block(ids, chunk, kept, low, high, max(max(chunk), 0))
+        if start + limit < total:
+            postings._write_block()
+
+
+# --- the build, in this process or spread over several -----------------------------------------
+
+
+def _options() -> dict[str, Any]:
+    return {**store.WRITER_OPTIONS, "timeout": 30.0}
+
+
+def build(index: Any, sources: Iterable[Source], progress: Callable[[int], None] | None = None) -> int:
+    """Write the documents of `sources` into the (new, empty) index, in this process. Returns how many."""
+    writer = BulkWriter(index, **_options())
+    count = 0
+    try:
+        for source in sources:
+            writer.add_document(**document(source))
+            count += 1
+            if progress is not None and count % 1000 == 0:
+                progress(count)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit(merge=False)
+    return count
+
+
+def _context() -> Any:
+    # fork starts a worker at once, with the vocabularies already loaded; a process with other
+    # threads (one of which might hold a lock when it forks) starts fresh interpreters instead
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _work(folder: str, database_url: str, options: dict[str, Any], jobs: Any, results: Any) -> None:
+    """A worker: reads the datasets of each batch of ids it is given from the database and writes
+    their documents into a segment of its own."""
+    from harmony import db
+    from harmony.search.sync import read_sources
+
+    try:
+        engine = db.create_engine(database_url)
+        writer = BulkWriter(store.open_index(Path(folder)), _lk=False, **options)
+        count = 0
+        while (ids := jobs.get()) is not None:
+            with engine.connect() as connection:
+                for source in read_sources(connection, ids):
+                    writer.add_document(**document(source))
+                    count += 1
+        engine.dispose()
+        results.put(("done", writer.finish_segment() if count else None, count))
+    except BaseException:
+        results.put(("failed", traceback.format_exc(), 0))
+
+
+def build_parallel(index: Any, database_url: str, ids: list[int], procs: int,
+                   progress: Callable[[int], None] | None = None) -> int:
+    """Write the documents of the datasets `ids` into the (new, empty) index with `procs` worker
+    processes, each reading its batches from the database. Returns how many were written."""
+    context = _context()
+    # each worker its own queue, the batches dealt round: every worker gets an equal share
+    queues, results = [context.Queue(QUEUE_DEPTH) for _ in range(procs)], context.Queue()
+    options = _options()
+    writer = BulkWriter(index, **options)  # holds the index's lock; its own segment stays empty
+    workers = [context.Process(target=_work, args=(index.storage.folder, database_url, options, jobs, results),
+                               daemon=True)
+               for jobs in queues]
+    reported: list[tuple[str, Any, int]] = []
+
+    def check() -> None:
+        try:
+            while True:
+                reported.append(results.get_nowait())
+        except queue.Empty:
+            pass
+        for kind, detail, _count in reported:
+            if kind == "failed":
+                raise BuildFailed(f"an indexing worker failed:\n{detail}")
+        if len(reported) < len(workers) and any(w.exitcode not in (None, 0) for w in workers):
+            raise BuildFailed("an indexing worker died")
+
+    def put(jobs: Any, item: Any) -> None:
+        while True:
+            try:
+                jobs.put(item, timeout=POLL)
+                return
+            except queue.Full:
+                check()
+
+    try:
+        for worker in workers:
+            worker.start()
+        for number, start in enumerate(range(0, len(ids), BATCH)):
+            put(queues[number % procs], ids[start:start + BATCH])
+            if progress is not None and (start + BATCH) % 1000 == 0:
+                progress(min(start + BATCH, len(ids)))
+        for jobs in queues:
+            put(jobs, None)
+        while len(reported) < len(workers):
+            check()
+            try:
+                reported.append(results.get(timeout=POLL))
+            except queue.Empty:
+                pass
+        check()
+        for worker in workers:
+            worker.join()
+        writer._close_segment()
+        writer._commit_toc([segment for _, segment, _ in reported if segment is not None])
+        writer._finish()
+        return sum(count for _, _, count in reported)
+    except BaseException:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+        writer.cancel()
+        raise
+    finally:
+        for channel in (*queues, results):
+            channel.close()
+            channel.join_thread()
