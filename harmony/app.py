@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, abort
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter
 
 from harmony import db, error_pages, security
 from harmony.config import load_config
+from harmony.db import ROW_ID_MAX
 from harmony.logging_setup import configure_logging
 
 
@@ -18,6 +19,13 @@ class PidConverter(BaseConverter):
     """A dataset PID in a URL: HM- and six digits, so /datasets/HM-000001.ttl is not a PID."""
 
     regex = r"HM-[0-9]{6}"
+
+
+def _ids_fit_the_database(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An id in a path beyond what the database's integer columns hold is no such thing (404), not an
+    overflow in the database (500). (A converter with a maximum would turn it into 405 for other methods.)"""
+    if values and any(isinstance(value, int) and value > ROW_ID_MAX for value in values.values()):
+        abort(404)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -35,6 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     app.url_map.converters["pid"] = PidConverter
+    app.url_value_preprocessor(_ids_fit_the_database)
     security.init_app(app)
     error_pages.init_app(app)
     _init_sign_in(app)
@@ -81,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from harmony.accounts.api import accounts_api
     from harmony.accounts.views import accounts
     from harmony.api import api
+    from harmony.api.query_check import check_query_parameters
     from harmony.catalog.api import catalog_api
     from harmony.catalog.exports.views import exports
     from harmony.catalog.oai.views import oai
@@ -97,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (accounts_api, catalog_api, search_api, requests_api, passports_api, api):
         app.register_blueprint(blueprint)
         security.csrf.exempt(blueprint)
+    app.before_request(check_query_parameters)  # every API query as its description says
 
 
 def _init_platforms(app: Flask) -> None:

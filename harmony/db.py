@@ -38,6 +38,7 @@ SQLModel.metadata.naming_convention = {
 }
 metadata: MetaData = SQLModel.metadata
 
+ROW_ID_MAX = 2**31 - 1  # the largest id an integer column holds on PostgreSQL
 _ENGINE_KEY = "harmony.db.engine"
 _WRITE_OPTION = "harmony_write"
 

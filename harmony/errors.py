@@ -55,3 +55,19 @@ class ValidationError(HarmonyError):
     def __init__(self, detail: str | None = None, fields: dict[str, list[str]] | None = None):
         super().__init__(detail or "Some fields need attention.")
         self.fields = fields or {}
+
+
+class StateConflict(ValidationError):
+    """Well-formed input that the current state of things refuses: a name or acronym taken already, a
+    person invited already, a dataset not (or no longer) published, a proposal not complete enough to
+    submit, a final report not filed yet. The same request could succeed in another state, so it answers
+    409 (RFC 9110 §15.5.10: a conflict with the current state of the resource), not 422, which stays for
+    input that is wrong in itself (Schemathesis' positive_data_acceptance check holds the API to this: a body
+    valid per the OpenAPI description may be refused with 409, not with 422).
+
+    A subclass of ValidationError on purpose: `fields` names the field each message belongs to, the
+    problem+json body carries them as `errors`, and every page that catches ValidationError keeps showing
+    the messages next to the fields (with the status 422 it chose for its form) without any change.
+    """
+
+    status, title, type_slug = 409, "Conflicts with the current state", "state-conflict"

@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, TypeVar
 
 import pydantic
+from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 
 from harmony.errors import ValidationError
 
 Model = TypeVar("Model", bound=pydantic.BaseModel)
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False, globally_deliverable=False,
+                              test_environment=True).normalized
+    except EmailNotValidError as error:
+        raise ValueError(f"not an e-mail address: {error}") from None
+
+
+# An e-mail address as JSON Schema's `email` format reads it: the syntax is checked, not the domain (an
+# address at a reserved or test domain is an address; whether mail arrives is the mail server's answer).
+Email = Annotated[str, pydantic.AfterValidator(_email), pydantic.WithJsonSchema({"type": "string", "format": "email"})]
+
+
+def items_from(values: Callable[[], Iterable[Any]]) -> Callable[[dict[str, Any]], None]:
+    """A field's `json_schema_extra` for a list whose items come from a vocabulary: the description lists
+    the values the validator accepts (read when the description is written, not at import)."""
+    def extra(schema: dict[str, Any]) -> None:
+        schema["items"] = {"enum": list(values())}
+    return extra
+
+
+def value_from(values: Callable[[], Iterable[Any]], blank: bool = False) -> Callable[[dict[str, Any]], None]:
+    """The same for an optional single value (None, and "" when `blank`, are accepted as well)."""
+    def extra(schema: dict[str, Any]) -> None:
+        schema.pop("type", None)
+        schema["anyOf"] = [{"enum": [*values(), *([""] if blank else [])]}, {"type": "null"}]
+    return extra
 
 
 def parse(model: type[Model], data: dict[str, Any]) -> Model:

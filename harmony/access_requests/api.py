@@ -181,8 +181,10 @@ def list_requests():
 
 
 def _split(body: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
-    pids = body.pop("datasets", None)
-    if pids is not None and (not isinstance(pids, list) or not all(isinstance(p, str) for p in pids)):
+    if "datasets" not in body:
+        return body, None
+    pids = body.pop("datasets")
+    if not isinstance(pids, list) or not all(isinstance(p, str) for p in pids):
         raise ValidationError(fields={"datasets": ["a list of dataset PIDs, e.g. [\"HM-000123\"]"]})
     return body, pids
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from pydantic import BaseModel, ConfigDict, EmailStr
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from harmony import clock, db
@@ -13,8 +13,9 @@ from harmony.access_requests.models import DRAFT, RETURNED, SUBMITTED, UNDER_REV
 from harmony.access_requests.proposals import editable_proposal
 from harmony.accounts.models import User
 from harmony.accounts.permissions import Principal
-from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, StateConflict
 from harmony.notifications.services import mail_address
+from harmony.validation import Email
 
 INVITATION_SALT = "harmony-co-applicant-invitation"
 INVITATION_DAYS = 14
@@ -24,7 +25,7 @@ JOINABLE_STATES = (DRAFT, SUBMITTED, RETURNED, UNDER_REVIEW)  # before the decis
 
 class InvitationInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: EmailStr
+    email: Email
 
 
 def _invitations() -> URLSafeTimedSerializer:
@@ -40,9 +41,9 @@ def invite_co_applicant(principal: Principal, proposal_id: int, data: Invitation
             raise PermissionDenied("Only the applicant can invite co-applicants.")
         invited = uow.session.scalars(select(CoApplicant).where(CoApplicant.proposal_id == proposal_id)).all()
         if any(person.email == email for person in invited):
-            raise ValidationError(fields={"email": [f"{email} is invited already."]})
+            raise StateConflict(fields={"email": [f"{email} is invited already."]})
         if len(invited) >= MAX_CO_APPLICANTS:
-            raise ValidationError(fields={"email": [f"A proposal has at most {MAX_CO_APPLICANTS} co-applicants."]})
+            raise StateConflict(fields={"email": [f"A proposal has at most {MAX_CO_APPLICANTS} co-applicants."]})
         invitation = CoApplicant(proposal_id=proposal_id, email=email, invited_by=principal.user_id)
         uow.session.add(invitation)
         uow.session.flush()
@@ -67,7 +68,7 @@ def accept_invitation(principal: Principal, token: str) -> Proposal:
     try:
         claims = _invitations().loads(token, max_age=INVITATION_DAYS * 86400)
     except SignatureExpired:
-        raise ValidationError("This invitation has expired; ask the applicant to invite you again.") from None
+        raise StateConflict("This invitation has expired; ask the applicant to invite you again.") from None
     except BadSignature:
         raise NotFound("This invitation link is not valid.") from None
     with db.unit_of_work() as uow:
@@ -83,7 +84,7 @@ def accept_invitation(principal: Principal, token: str) -> Proposal:
         if locked.state not in JOINABLE_STATES:
             raise InvalidTransition("The proposal is no longer open to new co-applicants.")
         if locked.applicant_id == principal.user_id:
-            raise ValidationError("You are the applicant of this proposal already.")
+            raise StateConflict("You are the applicant of this proposal already.")
         email = (uow.session.get(User, principal.user_id).email or "").lower()
         if email != invitation.email:
             raise PermissionDenied(f"This invitation was sent to {invitation.email}, and you are signed in as "

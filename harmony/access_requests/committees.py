@@ -18,14 +18,16 @@ from harmony.accounts.models import RoleGrant, User
 from harmony.accounts.permissions import Principal
 from harmony.catalog import services as catalog
 from harmony.catalog.models import StudyGroup
-from harmony.errors import NotFound, PermissionDenied, ValidationError
+from harmony.errors import NotFound, PermissionDenied, StateConflict
 
 
 class CommitteeInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=2, max_length=200)
+    name: str = Field(min_length=2, max_length=200, json_schema_extra={"pattern": r"^\s*\S[\s\S]*\S\s*$"})
     rule: str = "majority"
-    quorum: float = Field(default=0.5, gt=0, le=100)
+    quorum: float = Field(default=0.5, gt=0, le=100, json_schema_extra=lambda schema: schema.update(
+        anyOf=[{"type": "integer", "minimum": 1, "maximum": 100},
+               {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}]))
     voting_days: int = Field(default=14, ge=1, le=365)
     answer_days: int = Field(default=14, ge=1, le=365)  # for the applicant to answer a question
     agreement_days: int = Field(default=30, ge=1, le=365)  # for the applicants to accept the agreement
@@ -64,7 +66,7 @@ def create_committee(actor: Principal, data: CommitteeInput) -> Committee:
     _require_admin(actor)
     with db.unit_of_work() as uow:
         if uow.session.scalar(select(Committee).where(func.lower(Committee.name) == data.name.lower())):
-            raise ValidationError(fields={"name": [f"a committee named {data.name} exists already"]})
+            raise StateConflict(fields={"name": [f"a committee named {data.name} exists already"]})
         committee = Committee(name=data.name, rule=data.rule, quorum=data.quorum, voting_days=data.voting_days,
                               answer_days=data.answer_days, agreement_days=data.agreement_days)
         uow.session.add(committee)
@@ -85,7 +87,7 @@ def update_committee(actor: Principal, committee_id: int, data: CommitteeInput,
         clash = uow.session.scalar(select(Committee).where(func.lower(Committee.name) == data.name.lower(),
                                                            Committee.id != committee_id))
         if clash is not None:
-            raise ValidationError(fields={"name": [f"a committee named {data.name} exists already"]})
+            raise StateConflict(fields={"name": [f"a committee named {data.name} exists already"]})
         committee.name, committee.rule, committee.quorum = data.name, data.rule, data.quorum
         committee.voting_days = data.voting_days
         committee.answer_days, committee.agreement_days = data.answer_days, data.agreement_days

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from harmony.catalog import data_use
 from harmony.catalog.content import disease_id
 from harmony.catalog.vocabularies import diseases, duo
+from harmony.validation import value_from
 
 TIME_LIMIT_MONTHS = 12  # the longest access a dataset with a time limit (DUO TS) grants
 LONGEST_DURATION_MONTHS = 60
@@ -53,12 +54,14 @@ class PurposeInput(BaseModel):
     """The research purpose: a DUO permission (GRU, HMB, DS, POA) and, for DS, the disease."""
 
     model_config = ConfigDict(extra="forbid")
-    code: str
-    disease: str | None = None
-    commercial: bool = False
-    for_profit: bool = False
-    methods: bool = False
-    genetic: bool = False
+    code: str = Field(json_schema_extra=lambda schema: schema.update(enum=[
+        spelled for term in duo().all() if term.id in data_use.PURPOSES for spelled in (term.shorthand, term.id)]))
+    disease: str | None = Field(default=None, json_schema_extra=value_from(
+        lambda: [term.id for term in diseases().all()], blank=True))
+    commercial: StrictBool = False
+    for_profit: StrictBool = False
+    methods: StrictBool = False
+    genetic: StrictBool = False
 
     @field_validator("code")
     @classmethod
@@ -102,11 +105,11 @@ class ProposalContent(BaseModel):
     data_security_plan: str | None = Field(default=None, max_length=5000)
     publication_plan: str | None = Field(default=None, max_length=3000)
     collaborator: str | None = Field(default=None, max_length=500)
-    publication_commitment: bool = False
-    geographic_declaration: bool = False
-    institution_declaration: bool = False
-    non_commercial_declaration: bool = False
-    not_for_profit_declaration: bool = False
+    publication_commitment: StrictBool = False
+    geographic_declaration: StrictBool = False
+    institution_declaration: StrictBool = False
+    non_commercial_declaration: StrictBool = False
+    not_for_profit_declaration: StrictBool = False
 
     @field_validator(*TEXT_FIELDS, mode="before")
     @classmethod

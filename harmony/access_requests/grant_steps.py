@@ -40,7 +40,7 @@ from harmony.access_requests.proposals import standing
 from harmony.access_requests.steps import Step, applicants, coordinators, tell
 from harmony.accounts.models import User
 from harmony.catalog.models import Dataset
-from harmony.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from harmony.errors import Conflict, InvalidTransition, NotFound, StateConflict, ValidationError
 
 OPEN_STATES = (DRAFT, SUBMITTED, RETURNED, UNDER_REVIEW, AGREEMENT)  # a linked proposal still on its way
 
@@ -198,9 +198,12 @@ def carried_datasets(session: Session, proposal_id: int) -> list[int]:
 
 
 def _remove_co_applicant(step: Step) -> None:
-    co = step.session.get(CoApplicant, step.data.co_applicant) if step.data.co_applicant else None
-    if co is None or co.proposal_id != step.proposal.id or co.removed_at is not None:
+    if not step.data.co_applicant:  # the input lacks what the action needs: 422
         raise ValidationError("Choose a co-applicant of this proposal.", {"co_applicant": [
+            "Choose one of the proposal's co-applicants."]})
+    co = step.session.get(CoApplicant, step.data.co_applicant)
+    if co is None or co.proposal_id != step.proposal.id or co.removed_at is not None:  # not (or no longer) one: 409
+        raise StateConflict("Choose a co-applicant of this proposal.", {"co_applicant": [
             "Choose one of the proposal's co-applicants."]})
     step.payload["email"] = co.email
     if step.proposal.state in (DRAFT, RETURNED) or co.accepted_at is None:
@@ -265,7 +268,7 @@ def _close(step: Step) -> None:
     if not step.actor.is_admin or step.proposal.applicant_id == step.actor.user_id:
         filed = step.session.scalar(select(FinalReport.id).where(FinalReport.proposal_id == step.proposal.id))
         if filed is None:
-            raise ValidationError("File the final report before closing the project.", {"report": [
+            raise StateConflict("File the final report before closing the project.", {"report": [
                 "File the final report (publications, whether the data were deleted) first."]})
     ended = grants.end_grants(step.session, Grant.proposal_id == step.proposal.id, GRANT_CLOSED, step.now)
     step.payload["grants"] = len(ended)

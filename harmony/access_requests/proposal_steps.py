@@ -29,7 +29,7 @@ from harmony.access_requests.models import (
 from harmony.access_requests.proposals import datasets_of, published_content
 from harmony.access_requests.steps import Step, applicants, coordinators, roster, tell
 from harmony.catalog.models import PUBLISHED, StudyGroup
-from harmony.errors import Conflict, InvalidTransition, ValidationError
+from harmony.errors import Conflict, InvalidTransition, StateConflict
 
 # --- proposal actions -----------------------------------------------------------------------
 
@@ -53,7 +53,7 @@ def _submit(step: Step) -> None:
     kinds = set(step.session.scalars(select(Attachment.kind).where(Attachment.proposal_id == step.proposal.id)))
     problems = submission_problems(step.proposal.content, usable, kinds, unavailable)
     if problems:
-        raise ValidationError("The proposal cannot be submitted yet; every problem is listed.", problems)
+        raise StateConflict("The proposal cannot be submitted yet; every problem is listed.", problems)
     step.values["submitted_at"] = step.now
     again = "resubmitted" if step.action.name == "resubmit" else "submitted"
     tell(step, coordinators(step.session), "proposal-submitted", f"Proposal {again} for screening",
@@ -79,7 +79,7 @@ def _return(step: Step) -> None:
 def _send_to_review(step: Step) -> None:
     usable, unavailable = _unavailable(step.session, step.proposal)
     if unavailable:
-        raise ValidationError("The proposal cannot go to review.", {"datasets": unavailable})
+        raise StateConflict("The proposal cannot go to review.", {"datasets": unavailable})
     groups = {group.id: group.committee_id for group in step.session.scalars(select(StudyGroup))}
     links = datasets_of(step.proposal.id, step.session)
     by_committee: dict[int, list[str]] = {}
@@ -117,7 +117,7 @@ def _concerned(step: Step, links: list, by_committee: dict[int, list[str]]) -> d
         return by_committee
     concerned = {link.committee_id for link, dataset in links if dataset.id not in approved}
     if not concerned:
-        raise ValidationError("The amendment changes nothing.", {"datasets": [
+        raise StateConflict("The amendment changes nothing.", {"datasets": [
             "Add a dataset or invite a co-applicant: that is what an amendment asks for."]})
     for link, _dataset in links:
         if link.committee_id not in concerned:

@@ -4,6 +4,7 @@ a proposal with what the reader may see. Workflow actions live in `actions`; att
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -26,7 +27,7 @@ from harmony.access_requests.permissions import Standing
 from harmony.accounts.permissions import Principal
 from harmony.catalog import services as catalog
 from harmony.catalog.models import PUBLISHED, Dataset
-from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, StateConflict, ValidationError
 from harmony.pagination import Page, paginate
 
 MAX_DATASETS = 50
@@ -94,7 +95,7 @@ def basket(principal: Principal) -> list[Dataset]:
 def _requestable(session: Session, principal: Principal, key: str | int) -> Dataset:
     dataset = catalog.get_dataset(principal, key)
     if dataset.state != PUBLISHED:
-        raise ValidationError(fields={"datasets": [f"{dataset.pid} is not published, so access cannot be asked."]})
+        raise StateConflict(fields={"datasets": [f"{dataset.pid} is not published, so access cannot be asked."]})
     return dataset
 
 
@@ -118,6 +119,10 @@ def remove_from_basket(principal: Principal, pid: str) -> None:
 
 
 # --- drafts ---------------------------------------------------------------------------------
+
+
+# One item of a proposal's list of datasets: a PID, blank items and spaces around it ignored.
+DATASET_ITEM = r"^\s*(HM-[0-9]{6})?\s*$"
 
 
 def create_draft(principal: Principal, content: ProposalContent, pids: list[str] | None = None,
@@ -144,6 +149,9 @@ def create_draft(principal: Principal, content: ProposalContent, pids: list[str]
 
 
 def _resolve(session: Session, principal: Principal, pids: list[str]) -> list[Dataset]:
+    if malformed := [pid for pid in pids if not re.fullmatch(DATASET_ITEM, pid)]:
+        raise ValidationError(fields={"datasets": [f"not a dataset PID (HM- and six digits): {pid!r}"
+                                                   for pid in malformed[:5]]})
     unique = list(dict.fromkeys(pid.strip() for pid in pids if pid and pid.strip()))
     if len(unique) > MAX_DATASETS:
         raise ValidationError(fields={"datasets": [f"Ask for at most {MAX_DATASETS} datasets in one proposal."]})
@@ -156,7 +164,7 @@ def _resolve(session: Session, principal: Principal, pids: list[str]) -> list[Da
         except ValidationError as error:
             problems.extend(error.fields.get("datasets", []))
     if problems:
-        raise ValidationError("Some datasets cannot be requested.", {"datasets": problems})
+        raise StateConflict("Some datasets cannot be requested.", {"datasets": problems})
     return found
 
 

@@ -28,7 +28,7 @@ from harmony.access_requests.models import (
     Vote,
 )
 from harmony.access_requests.steps import MIN_REASON, SYSTEM, Step, applicants, move_proposal, roster, tell
-from harmony.errors import InvalidTransition, ValidationError
+from harmony.errors import InvalidTransition, StateConflict, ValidationError
 
 # --- review actions -------------------------------------------------------------------------
 
@@ -96,12 +96,12 @@ def _decide(step: Step) -> None:
     outcome = step.data.outcome or computed
     reason = step.data.reason or step.data.comment
     if outcome is None:
-        raise ValidationError("The votes give no outcome yet.", {"outcome": [
+        raise StateConflict("The votes give no outcome yet.", {"outcome": [
             "The votes give no outcome (quorum not reached, or no approve or reject): choose approved or rejected "
             "and give the reason."]})
     overridden = outcome != computed
     if overridden and len(reason or "") < MIN_REASON:
-        raise ValidationError("An override needs a reason.", {"reason": [
+        raise StateConflict("An override needs a reason.", {"reason": [
             f"You are overriding the computed outcome ({computed or 'none'}): say why, in a sentence."]})
     review = step.review
     if review.closed_at is None:

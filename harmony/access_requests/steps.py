@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -36,9 +36,9 @@ class ActionInput(BaseModel):
     agreements: dict[int, int] | None = None
     # file-report
     publications: list[str] | None = Field(default=None, max_length=100)
-    data_deleted: bool | None = None
+    data_deleted: StrictBool | None = None
     # remove-co-applicant: the co-applicant's id; revoke: only this dataset (a PID; optional)
-    co_applicant: int | None = None
+    co_applicant: int | None = Field(default=None, ge=1, le=2**31 - 1)
     dataset: str | None = Field(default=None, max_length=40)
 
     @field_validator("comment", "reason", mode="before")

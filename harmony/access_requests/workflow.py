@@ -56,6 +56,9 @@ class Action:
     # where the action may lead instead, depending on what it finds (the last acceptance makes the
     # proposal active; the last revocation revokes it)
     or_to: frozenset[str] = frozenset()
+    # body fields besides the comment the action cannot run without (the API's description marks them
+    # required for the action; the handler refuses their absence with 422)
+    needs: frozenset[str] = frozenset()
 
     def leads_to(self, state: str) -> str:
         return self.to_state or state
@@ -65,9 +68,10 @@ class Action:
 
 
 def _action(name: str, target: str, from_states: set[str], to_state: str | None, who: set[str], label: str,
-            done: str, needs_comment: bool = False, style: str = "primary", or_to: set[str] = frozenset()) -> Action:
+            done: str, needs_comment: bool = False, style: str = "primary", or_to: set[str] = frozenset(),
+            needs: set[str] = frozenset()) -> Action:
     return Action(name, target, frozenset(from_states), to_state, frozenset(who), label, done, needs_comment, style,
-                  frozenset(or_to))
+                  frozenset(or_to), frozenset(needs))
 
 
 PROPOSAL_ACTIONS = {action.name: action for action in (
@@ -86,13 +90,13 @@ PROPOSAL_ACTIONS = {action.name: action for action in (
     _action("accept-agreement", "proposal", {AGREEMENT}, None, {APPLICANT, CO_APPLICANT},
             "Accept the agreement", "accepted the data access agreement", or_to={ACTIVE}),
     _action("file-report", "proposal", {ACTIVE, EXPIRED, REVOKED, FINISHED}, None, {APPLICANT}, "File the final report",
-            "filed the final report"),
+            "filed the final report", needs={"data_deleted"}),
     _action("renew", "proposal", {ACTIVE, EXPIRED}, None, {APPLICANT}, "Ask for a renewal",
             "started a renewal", style="secondary"),
     _action("amend", "proposal", {ACTIVE}, None, {APPLICANT}, "Ask for an amendment",
             "started an amendment (more datasets or co-applicants)", style="secondary"),
     _action("remove-co-applicant", "proposal", {DRAFT, RETURNED, AGREEMENT, ACTIVE}, None, {APPLICANT},
-            "Remove a co-applicant", "removed a co-applicant", style="danger", or_to={ACTIVE}),
+            "Remove a co-applicant", "removed a co-applicant", style="danger", or_to={ACTIVE}, needs={"co_applicant"}),
     _action("revoke", "proposal", {ACTIVE}, None, {CHAIR, ADMIN}, "Revoke access", "revoked access",
             needs_comment=True, style="danger", or_to={REVOKED}),
     _action("close", "proposal", {ACTIVE}, FINISHED, {APPLICANT, ADMIN}, "Close the project",
@@ -104,7 +108,7 @@ PROPOSAL_ACTIONS = {action.name: action for action in (
 REVIEW_ACTIONS = {action.name: action for action in (
     _action("declare-conflict", "review", {VOTING, QUESTION}, None, {MEMBER, CHAIR}, "Declare a conflict of interest",
             "declared a conflict of interest and is recused", style="secondary"),
-    _action("vote", "review", {VOTING}, None, {MEMBER, CHAIR}, "Vote", "voted"),
+    _action("vote", "review", {VOTING}, None, {MEMBER, CHAIR}, "Vote", "voted", needs={"vote"}),
     _action("ask-question", "review", {VOTING}, QUESTION, {MEMBER, CHAIR}, "Ask the applicant",
             "asked the applicant a question", needs_comment=True, style="secondary"),
     _action("close-voting", "review", {VOTING, QUESTION}, CLOSED, {CHAIR, SYSTEM}, "Close voting", "closed the voting",

@@ -14,7 +14,7 @@ from harmony import clock, db
 from harmony.accounts import permissions, scopes
 from harmony.accounts.models import ROLE_SCOPES, ApiToken, Identity, LoginState, RoleGrant, User, UserSession
 from harmony.accounts.permissions import Principal
-from harmony.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from harmony.errors import Conflict, NotFound, PermissionDenied, StateConflict, ValidationError
 
 TOKEN_PREFIX = "hm_"
 SESSION_LIFETIME = timedelta(hours=12)
@@ -205,11 +205,11 @@ def grant_role(actor: Principal, grant: RoleGrantInput, source: str = "manual") 
         if grant.scope_id is None:
             raise ValidationError(fields={"scope_id": [f"a {grant.role} needs a {scope_kind}"]})
         if kind is None or grant.scope_id not in dict(kind.choices()):
-            raise ValidationError(fields={"scope_id": [f"no such {scope_kind}"]})
+            raise StateConflict(fields={"scope_id": [f"no such {scope_kind}"]})
         scope_id = grant.scope_id
     with db.unit_of_work() as uow:
         if uow.session.get(User, grant.user_id) is None:
-            raise ValidationError(fields={"user_id": ["no such user"]})
+            raise StateConflict(fields={"user_id": ["no such user"]})
         existing = uow.session.scalar(select(RoleGrant).where(
             RoleGrant.user_id == grant.user_id, RoleGrant.role == grant.role,
             RoleGrant.scope_kind == scope_kind, RoleGrant.scope_id == scope_id))

@@ -22,6 +22,18 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _without_nul(value: Any) -> Any:
+    """The value with NUL characters taken out of every text: they mean nothing in a description or a
+    proposal, and PostgreSQL cannot store them in a text column."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
+
+
 def json_body(optional: bool = False) -> dict[str, Any]:
     """The request's JSON object, or a 415/400 problem that says what to send instead.
 
@@ -43,7 +55,7 @@ def json_body(optional: bool = False) -> dict[str, Any]:
         raise MalformedBody(f"The body is not valid JSON: {error}.") from None
     if not isinstance(data, dict):
         raise MalformedBody("The body must be a JSON object, e.g. {\"content\": {...}}.")
-    return data
+    return _without_nul(data)
 
 
 def unauthorised() -> Response:

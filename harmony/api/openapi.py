@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from harmony.catalog.content import DatasetContent
 from harmony.catalog.services import GroupInput
+from harmony.db import ROW_ID_MAX
 from harmony.pagination import LAST_PAGE_NUMBER
 from harmony.passports.openapi import paths as passport_paths
 from harmony.platforms.openapi import paths as platform_paths
@@ -21,11 +22,13 @@ JSON = "application/json"
 PROBLEM = "application/problem+json"
 BEARER = [{"bearer": []}]
 BEARER_OPTIONAL = [{}, {"bearer": []}]
+ROW_ID = {"type": "integer", "minimum": 1, "maximum": ROW_ID_MAX}  # a larger id in a path matches no route: 404
 
 ERRORS = {
     400: "Malformed request: the body is not a JSON object, or not valid JSON.",
     401: "No bearer token, or an unknown, expired or revoked one.",
-    403: "The token's user may not do this.",
+    403: "The token's user may not do this; a data platform's service token may only read entitlements and "
+         "passports.",
     404: "No such thing, or one the token's user may not see (drafts stay secret).",
     409: "Not possible in the current state, or someone changed it meanwhile.",
     410: "Withdrawn: the body carries the reason and what a citation needs.",
@@ -114,7 +117,8 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "DatasetCreate": {"type": "object", "required": ["group", "content"], "additionalProperties": False,
-                      "properties": {"group": {"oneOf": [{"type": "integer"}, {"type": "string"}],
+                      "properties": {"group": {"oneOf": [ROW_ID,
+                                                         {"type": "string", "minLength": 1, "maxLength": 40}],
                                                "description": "The study group's id or acronym."},
                                      "content": _ref("DatasetContent")}},
     "DatasetReplace": {"type": "object", "required": ["content"], "additionalProperties": False,
@@ -281,14 +285,14 @@ PATHS: dict[str, Any] = {
 
 # --- access requests: proposals, reviews, committees (harmony/access_requests/api.py) ----------
 
-PROPOSAL_ID = {"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1},
+PROPOSAL_ID = {"name": "proposal_id", "in": "path", "required": True, "schema": ROW_ID,
                "description": "The proposal's id."}
-REVIEW_ID = {"name": "review_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1},
+REVIEW_ID = {"name": "review_id", "in": "path", "required": True, "schema": ROW_ID,
              "description": "The review's id (one committee's review of one proposal)."}
-COMMITTEE_ID = {"name": "committee_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1},
+COMMITTEE_ID = {"name": "committee_id", "in": "path", "required": True, "schema": ROW_ID,
                 "description": "The committee's id."}
 ATTACHMENT_ID = {"name": "attachment_id", "in": "path", "required": True,
-                 "schema": {"type": "integer", "minimum": 1}, "description": "The attachment's id."}
+                 "schema": ROW_ID, "description": "The attachment's id."}
 _DATE_TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
@@ -297,18 +301,53 @@ def _nullable_enum(values: Any) -> dict[str, Any]:
     return {"enum": [*values, None]}
 
 
+def _action_line(action: Any) -> str:
+    to = f" → {action.to_state}" if action.to_state else " (the state stays)"
+    return (f"{action.label}. From {', '.join(sorted(action.from_states))}{to}; "
+            f"by {', '.join(sorted(action.who))}.")
+
+
 def _action_parameter(table: dict[str, Any]) -> dict[str, Any]:
     """The `{action}` path parameter: the names, the states they start from and who may run them,
     all read from the workflow table (harmony/access_requests/workflow.py)."""
-    lines = []
-    for action in table.values():
-        to = f" → {action.to_state}" if action.to_state else " (the state stays)"
-        needs = "; needs `comment`" if action.needs_comment else ""
-        lines.append(f"- `{action.name}`: {action.label}. From {', '.join(sorted(action.from_states))}{to}; "
-                     f"by {', '.join(sorted(action.who))}{needs}.")
+    lines = [f"- `{action.name}`: {_action_line(action)}" for action in table.values()]
     return {"name": "action", "in": "path", "required": True, "schema": {"enum": list(table)},
-            "description": "The action (an unknown name answers 404). The full table of who may do what in which "
-                           "state is docs/permissions.md.\n\n" + "\n".join(lines)}
+            "description": "The action (an unknown name answers 404). The actions that need fields of the body "
+                           "have a path of their own. The full table of who may do what in which state is "
+                           "docs/permissions.md.\n\n" + "\n".join(lines)}
+
+
+def _needed_input() -> dict[str, Any]:
+    """The fields an action may need (workflow `needs_comment` and `needs`), as the action requires them."""
+    from harmony.access_requests.rules import VOTES
+
+    return {
+        "comment": {"type": "string", "pattern": r"\S", "maxLength": 10000, "description": "Not blank."},
+        "vote": {"enum": list(VOTES)},
+        "data_deleted": {"type": "boolean", "description": "Whether the data were deleted at the project's end."},
+        "co_applicant": {**ROW_ID,
+                         "description": "The co-applicant's id (`co_applicants[].id` of the proposal)."},
+    }
+
+
+def _action_paths(path: str, target: dict[str, Any], table: dict[str, Any],
+                  operation: dict[str, Any]) -> dict[str, Any]:
+    """One table's actions: each action that needs fields of the body on a path of its own (its name in
+    place of `{action}`), with those fields required; the others on `{action}`, with an optional body."""
+    needed = _needed_input()
+    special = {name: action for name, action in table.items() if action.needs_comment or action.needs}
+    plain = {name: action for name, action in table.items() if name not in special}
+    paths = {f"{path}/{{action}}": {"parameters": [target, _action_parameter(plain)], "post": {
+        **operation, "requestBody": _body(_ref("ActionInput"), required=False)}}}
+    for name, action in special.items():
+        required = sorted({*action.needs, *(["comment"] if action.needs_comment else [])})
+        body = {"allOf": [_ref("ActionInput"), {"type": "object", "required": required,
+                                                "properties": {field: needed[field] for field in required}}]}
+        paths[f"{path}/{name}"] = {"parameters": [target], "post": {
+            **operation, "operationId": f"{operation['operationId']}-{name}", "summary": action.label,
+            "description": f"{_action_line(action)} Needs {', '.join(f'`{field}`' for field in required)}. "
+                           + operation["description"], "requestBody": _body(body)}}
+    return paths
 
 
 def _access_request_schemas() -> dict[str, Any]:
@@ -327,6 +366,7 @@ def _access_request_schemas() -> dict[str, Any]:
         RULES,
         VOTES,
     )
+    from harmony.access_requests.proposals import DATASET_ITEM, MAX_DATASETS
 
     models = _model_schemas(ProposalContent, ActionInput, CommitteeInput)
     # The validators narrow these strings; say so in the schema (the values come from the code).
@@ -334,15 +374,20 @@ def _access_request_schemas() -> dict[str, Any]:
     for (model, name), values in narrowed.items():
         models[model]["properties"][name] = {**models[model]["properties"][name], "anyOf": [
             {"enum": list(values)}, {"type": "null"}]}
+    models["ActionInput"]["properties"]["agreements"]["anyOf"][0]["propertyNames"] = {
+        "pattern": "^[0-9]+$", "description": "A committee's id."}
     models["CommitteeInput"]["properties"]["rule"] = {**models["CommitteeInput"]["properties"]["rule"],
                                                       "enum": list(RULES)}
     content = models["ProposalContent"]
-    datasets = {"type": "array", "items": {"type": "string", "examples": ["HM-000123"]}, "maxItems": 50,
+    datasets = {"type": "array", "items": {"type": "string", "pattern": DATASET_ITEM, "examples": ["HM-000123"]},
+                "maxItems": MAX_DATASETS,
                 "description": "The PIDs of the requested (published) datasets; on PATCH, the whole new list."}
     models["ProposalCreate"] = {**content, "title": "ProposalCreate", "required": ["title"],
                                 "description": "A new draft: any fields of the form (a title at least) and the "
                                                "requested datasets.",
-                                "properties": {**content["properties"], "datasets": datasets}}
+                                "properties": {**content["properties"], "datasets": datasets, "title": {
+                                    "type": "string", "maxLength": 300, "pattern": r"\S",
+                                    "description": "Not blank."}}}
     models["ProposalPatch"] = {**content, "title": "ProposalPatch",
                                "description": "The fields that changed (the others stay), and optionally the "
                                               "datasets. Only while the proposal is a draft or returned.",
@@ -528,16 +573,13 @@ def _access_request_paths() -> dict[str, Any]:
                       "requestBody": _body(_ref("ProposalPatch")),
                       "responses": {"200": proposal, **_errors(400, 401, 403, 404, 409, 415, 422)}},
         },
-        "/api/v1/requests/{proposal_id}/actions/{action}": {
-            "parameters": [PROPOSAL_ID, _action_parameter(workflow.PROPOSAL_ACTIONS)],
-            "post": {
-                "operationId": "actOnRequest", "tags": ["requests"], "security": BEARER,
-                "summary": "Move the proposal: submit, return, send to review, answer, withdraw …",
-                "description": "Refused with 403 when the token's user stands in no relation the action names, "
-                               "with 409 when they do but the proposal's state does not allow it, with 404 when "
-                               "they may not see the proposal. Each action is one event in the audit trail.",
-                "requestBody": _body(_ref("ActionInput"), required=False),
-                "responses": {"200": proposal, **_errors(400, 401, 403, 404, 409, 415, 422)}}},
+        **_action_paths("/api/v1/requests/{proposal_id}/actions", PROPOSAL_ID, workflow.PROPOSAL_ACTIONS, {
+            "operationId": "actOnRequest", "tags": ["requests"], "security": BEARER,
+            "summary": "Move the proposal: submit, send to review, withdraw …",
+            "description": "Refused with 403 when the token's user stands in no relation the action names, "
+                           "with 409 when they do but the proposal's state does not allow it, with 404 when "
+                           "they may not see the proposal. Each action is one event in the audit trail.",
+            "responses": {"200": proposal, **_errors(400, 401, 403, 404, 409, 415, 422)}}),
         "/api/v1/requests/{proposal_id}/events": {"parameters": [PROPOSAL_ID], "get": {
             "operationId": "listRequestEvents", "tags": ["requests"], "security": BEARER,
             "summary": "The audit trail, as far as the token's user may follow it",
@@ -557,7 +599,8 @@ def _access_request_paths() -> dict[str, Any]:
                                "of the name sent.",
                 "requestBody": {"required": True, "content": {"multipart/form-data": {
                     "schema": {"type": "object", "required": ["file", "kind"], "properties": {
-                        "file": {"type": "string", "contentMediaType": "application/pdf"},
+                        "file": {"type": "string", "format": "binary", "contentMediaType": "application/pdf",
+                                 "description": "A PDF document (its content is checked: 422 otherwise)."},
                         "kind": {"enum": list(ATTACHMENT_KINDS)}}}}}},
                 "responses": {"201": _json(_ref("Attachment"), "The stored attachment.", headers=LOCATION),
                               **_errors(400, 401, 403, 404, 409, 422)}},
@@ -592,19 +635,16 @@ def _access_request_paths() -> dict[str, Any]:
             "summary": "One review: the committee members, coordinators and admins",
             "responses": {"200": _json(_ref("Review"), "The review as the token's user sees it."),
                           **_errors(401, 404)}}},
-        "/api/v1/reviews/{review_id}/actions/{action}": {
-            "parameters": [REVIEW_ID, _action_parameter(workflow.REVIEW_ACTIONS)],
-            "post": {
-                "operationId": "actOnReview", "tags": ["reviews"], "security": BEARER,
-                "summary": "Declare a conflict, vote, ask a question, close voting, decide",
-                "description": "`vote` needs `vote`; `decide` without `outcome` confirms the computed outcome, "
-                               "with an `outcome` other than the computed one it overrides it and needs a "
-                               "`reason`. Refused with 403 without a relation the action names (a recused member "
-                               "has none), with 409 in the wrong state, with 404 for a review the token's user "
-                               "may not see.",
-                "requestBody": _body(_ref("ActionInput"), required=False),
-                "responses": {"200": _json(_ref("Review"), "The review after the action."),
-                              **_errors(400, 401, 403, 404, 409, 415, 422)}}},
+        **_action_paths("/api/v1/reviews/{review_id}/actions", REVIEW_ID, workflow.REVIEW_ACTIONS, {
+            "operationId": "actOnReview", "tags": ["reviews"], "security": BEARER,
+            "summary": "Declare a conflict, close voting, decide",
+            "description": "`decide` without `outcome` confirms the computed outcome; with an `outcome` other "
+                           "than the computed one it overrides it and needs a `reason` (409 without one, as the "
+                           "votes decide whether it is an override). Refused with 403 without a relation the "
+                           "action names (a recused member has none), with 409 in the wrong state, with 404 for "
+                           "a review the token's user may not see.",
+            "responses": {"200": _json(_ref("Review"), "The review after the action."),
+                          **_errors(400, 401, 403, 404, 409, 415, 422)}}),
         "/api/v1/stats/requests": {"get": {
             "operationId": "getRequestStats", "tags": ["requests"], "security": BEARER,
             "summary": "Coordinators and admins: proposals per state, time in state, overdue items",
@@ -669,6 +709,24 @@ def _access_request_paths() -> dict[str, Any]:
     }
 
 
+def _shared_refusals(paths: dict[str, Any]) -> dict[str, Any]:
+    """Refusals every operation of a kind shares, said on each: a service token gets 403 from every
+    operation that needs a user's token, a write the current state refuses 409 (a name taken, a
+    proposal not complete enough), and a query the description refuses 422 wherever there are query
+    parameters (harmony/api/query_check.py)."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            if operation.get("security") == BEARER:
+                operation["responses"].setdefault("403", _errors(403)["403"])
+            if "requestBody" in operation:
+                operation["responses"].setdefault("409", _errors(409)["409"])
+            if any(p.get("in") == "query" for p in [*item.get("parameters", []), *operation.get("parameters", [])]):
+                operation["responses"].setdefault("422", _errors(422)["422"])
+    return paths
+
+
 def document(base_url: str) -> dict[str, Any]:
     """The whole OpenAPI document for a deployment at `base_url`."""
     return {
@@ -693,7 +751,7 @@ def document(base_url: str) -> dict[str, Any]:
             {"name": "reviews", "description": "Committee reviews: conflicts of interest, votes, questions, "
                                                "decisions."},
             {"name": "committees", "description": "Data access committees, their rules and agreements."}],
-        "paths": {**PATHS, **_access_request_paths(), **passport_paths(), **platform_paths()},
+        "paths": _shared_refusals({**PATHS, **_access_request_paths(), **passport_paths(), **platform_paths()}),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A personal API token, made on the account page or "

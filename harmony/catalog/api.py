@@ -16,7 +16,7 @@ from functools import cache
 from typing import Annotated, Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 from harmony import db
 from harmony.accounts import services as accounts
@@ -28,7 +28,7 @@ from harmony.catalog.content import DatasetContent, completeness
 from harmony.catalog.models import WITHDRAWN, Dataset, StudyGroup
 from harmony.catalog.vocabularies import diseases, duo
 from harmony.error_pages import problem
-from harmony.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, ValidationError
+from harmony.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, StateConflict
 from harmony.validation import parse
 
 catalog_api = Blueprint("catalog_api", __name__, url_prefix="/api/v1")
@@ -39,9 +39,15 @@ VOCABULARY_MAX_AGE = 86400  # vocabularies change only with a release
 # --- input ----------------------------------------------------------------------------------
 
 
+def _whole(value: Any) -> Any:
+    """JSON's 7.0 is the integer 7 (as JSON Schema reads it); true stays a boolean, which is refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class DatasetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    group: Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] | Annotated[str, Field(min_length=1, max_length=40)]
+    group: (Annotated[StrictInt, BeforeValidator(_whole), Field(ge=1, le=2**31 - 1)]
+            | Annotated[str, Field(min_length=1, max_length=40)])
     content: DatasetContent
 
 
@@ -174,7 +180,7 @@ def create_dataset():
     except NotFound:
         group = None
     if group is None:
-        raise ValidationError(fields={"group": [f"no study group {data.group}"]})
+        raise StateConflict(fields={"group": [f"no study group {data.group}"]})
     created = services.create_dataset(viewer, group.id, data.content)
     response = _dataset_response(created, viewer, working_copy=True, status=201)
     response.headers["Location"] = url_for("catalog_api.dataset", key=created.pid)

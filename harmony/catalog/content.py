@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from harmony.catalog import formats, terms
 from harmony.catalog.vocabularies import country, diseases, duo
+from harmony.validation import Email, items_from, value_from
 
 NCT = re.compile(r"^NCT\d{8}$")
 EUDRACT = re.compile(r"^\d{4}-\d{6}-\d{2}$")
@@ -37,14 +38,16 @@ def registration_kind(identifier: str) -> str | None:
 class Person(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
-    orcid: str | None = None
+    orcid: str | None = Field(default=None, json_schema_extra={
+        "pattern": r"^\s*(https://orcid\.org/)?\d{4}-\d{4}-\d{4}-\d{3}[\dXx]\s*$|^\s*$"})
     affiliation: str | None = Field(default=None, max_length=300)
 
     @field_validator("orcid", mode="before")
     @classmethod
     def _orcid(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip().removeprefix("https://orcid.org/").upper() or None
+        if not isinstance(value, str):
+            return value  # None, or a type pydantic refuses with its own message
+        value = value.strip().removeprefix("https://orcid.org/").upper() or None
         if value is not None and not ORCID.match(value):
             raise ValueError("ORCID iD must look like 0000-0002-1825-0097")
         return value
@@ -53,7 +56,7 @@ class Person(BaseModel):
 class ContactPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
-    email: EmailStr
+    email: Email
 
 
 class Distribution(BaseModel):
@@ -165,6 +168,20 @@ CHOICES = {
 }
 
 
+def _disease_ids() -> list[str]:
+    return [term.id for term in diseases().all()]
+
+
+def _country_codes() -> list[str]:
+    from harmony.catalog.vocabularies.countries import countries
+
+    return [found.alpha2 for found in countries()]
+
+
+def _duo_codes() -> list[str]:
+    return [code for term in duo().all() for code in (term.id, term.shorthand)]
+
+
 class DatasetContent(BaseModel):
     """Every field of a dataset description; all optional until publication."""
 
@@ -176,29 +193,32 @@ class DatasetContent(BaseModel):
     keywords: list[str] = Field(default_factory=list)
     contact_point: ContactPoint | None = None
     creators: list[Person] = Field(default_factory=list)
-    registrations: list[str] = Field(default_factory=list)
-    diseases: list[str] = Field(default_factory=list)
+    registrations: list[str] = Field(default_factory=list, json_schema_extra={"items": {"type": "string", "pattern":
+        r"^\s*([Nn][Cc][Tt]\d{8}|[Ii][Ss][Rr][Cc][Tt][Nn]\d{8}|\d{4}-\d{6}-\d{2}|\d{4}-5\d{5}-\d{2}-\d{2})?\s*$"}})
+    diseases: list[str] = Field(default_factory=list, json_schema_extra=items_from(_disease_ids))
     population: Literal["paediatric", "adult", "both"] | None = None
     age_min: float | None = Field(default=None, ge=0, le=120)
     age_max: float | None = Field(default=None, ge=0, le=120)
     n_patients: int | None = Field(default=None, ge=0, le=10_000_000)
     n_records: int | None = Field(default=None, ge=0)
-    countries: list[str] = Field(default_factory=list)
-    study_type: str | None = None
-    phases: list[str] = Field(default_factory=list)
+    countries: list[str] = Field(default_factory=list, json_schema_extra=items_from(_country_codes))
+    study_type: str | None = Field(default=None, json_schema_extra=value_from(lambda: terms.STUDY_TYPES, blank=True))
+    phases: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.PHASES))
     recruitment_start: date | None = None
     recruitment_end: date | None = None
-    data_types: list[str] = Field(default_factory=list)
-    standards: list[str] = Field(default_factory=list)
-    data_use: list[str] = Field(default_factory=list)  # DUO term ids
-    data_use_diseases: list[str] = Field(default_factory=list)  # the disease(s) of a DS condition
+    data_types: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.DATA_TYPES))
+    standards: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.STANDARDS))
+    data_use: list[str] = Field(default_factory=list, json_schema_extra=items_from(_duo_codes))  # DUO term ids
+    data_use_diseases: list[str] = Field(default_factory=list,  # the disease(s) of a DS condition
+                                         json_schema_extra=items_from(_disease_ids))
     access_rights: Literal["non-public", "restricted"] = "non-public"
-    legal_basis: list[str] = Field(default_factory=list)
-    purpose: list[str] = Field(default_factory=list)
+    legal_basis: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.LEGAL_BASES))
+    purpose: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.PURPOSES))
     provenance: str | None = Field(default=None, max_length=5000)
-    publications: list[str] = Field(default_factory=list)  # DOIs
+    publications: list[str] = Field(default_factory=list, json_schema_extra={"items": {"type": "string", "pattern":
+        r"^\s*((https://doi\.org/|doi:)?10\.\d{4,9}/\S+)?\s*$"}})  # DOIs
     version_notes: str | None = Field(default=None, max_length=2000)
-    licence: str = terms.CC0
+    licence: str = Field(default=terms.CC0, json_schema_extra={"enum": list(terms.LICENCES)})
     distributions: list[Distribution] = Field(default_factory=list, max_length=20)
 
     _lists = ("keywords", "registrations", "diseases", "countries", "phases", "data_types", "standards",

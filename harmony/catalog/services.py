@@ -21,7 +21,9 @@ from harmony.catalog import permissions
 from harmony.catalog.content import DatasetContent, publication_problems
 from harmony.catalog.models import DRAFT, PUBLISHED, WITHDRAWN, Dataset, DatasetVersion, StudyGroup
 from harmony.catalog.vocabularies import country
-from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from harmony.catalog.vocabularies.countries import countries
+from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, StateConflict, ValidationError
+from harmony.validation import value_from
 
 PID_PATTERN = re.compile(r"^HM-\d{6}$")
 
@@ -36,9 +38,11 @@ def pid_for(dataset_id: int) -> str:
 class GroupInput(BaseModel):
     name: str = Field(min_length=2, max_length=300)
     acronym: str = Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-_.]*$")
-    country: str | None = None
-    ror: str | None = None
-    website: str | None = Field(default=None, max_length=500)
+    country: str | None = Field(default=None, json_schema_extra=value_from(
+        lambda: [found.alpha2 for found in countries()], blank=True))
+    ror: str | None = Field(default=None, json_schema_extra={
+        "pattern": r"^\s*((https://ror\.org/)?0[a-hj-km-np-tv-z0-9]{6}[0-9]{2})?\s*$"})
+    website: str | None = Field(default=None, max_length=500, json_schema_extra={"pattern": r"^(https?://.*)?$"})
     description: str | None = Field(default=None, max_length=5000)
 
     @field_validator("country")
@@ -54,9 +58,9 @@ class GroupInput(BaseModel):
     @field_validator("ror")
     @classmethod
     def _ror(cls, value: str | None) -> str | None:
+        value = (value or "").strip().removeprefix("https://ror.org/")
         if not value:
             return None
-        value = value.strip().removeprefix("https://ror.org/")
         if not re.fullmatch(r"0[a-hj-km-np-tv-z0-9]{6}[0-9]{2}", value):
             raise ValueError("a ROR id looks like 03yrm5c26")
         return value
@@ -74,7 +78,7 @@ def create_group(actor: Principal, data: GroupInput) -> StudyGroup:
         raise PermissionDenied("Only admins can create study groups.")
     with db.unit_of_work() as uow:
         if uow.session.scalar(select(StudyGroup).where(func.lower(StudyGroup.acronym) == data.acronym.lower())):
-            raise ValidationError(fields={"acronym": [f"a study group {data.acronym} exists already"]})
+            raise StateConflict(fields={"acronym": [f"a study group {data.acronym} exists already"]})
         group = StudyGroup(**data.model_dump())
         uow.session.add(group)
         uow.session.flush()
@@ -92,7 +96,7 @@ def update_group(actor: Principal, group_id: int, data: GroupInput) -> StudyGrou
         clash = uow.session.scalar(select(StudyGroup).where(func.lower(StudyGroup.acronym) == data.acronym.lower(),
                                                             StudyGroup.id != group_id))
         if clash is not None:
-            raise ValidationError(fields={"acronym": [f"a study group {data.acronym} exists already"]})
+            raise StateConflict(fields={"acronym": [f"a study group {data.acronym} exists already"]})
         for key, value in data.model_dump().items():
             setattr(group, key, value)
         uow.record_change("group", group.id, "updated")
@@ -142,7 +146,7 @@ def create_dataset(actor: Principal, group_id: int, content: DatasetContent, sou
         raise PermissionDenied("Only the study group's curators can add datasets.")
     with db.unit_of_work() as uow:
         if uow.session.get(StudyGroup, group_id) is None:
-            raise ValidationError(fields={"group_id": ["no such study group"]})
+            raise StateConflict(fields={"group_id": ["no such study group"]})
         dataset = Dataset(group_id=group_id, content=content.stored(), source_key=source_key)
         uow.session.add(dataset)
         uow.session.flush()
@@ -213,7 +217,7 @@ def publish(actor: Principal, dataset_id: int, notes: str | None = None,
         dataset = _for_curation(uow.session, actor, dataset_id)
         problems = publication_problems(dataset.content)
         if problems:
-            raise ValidationError("Fill in the mandatory fields before publishing.", problems)
+            raise StateConflict("Fill in the mandatory fields before publishing.", problems)
         if dataset.state == PUBLISHED and not dataset.has_unpublished_changes:
             raise InvalidTransition("Nothing changed since the last version was published.")
         number = dataset.published_version + 1

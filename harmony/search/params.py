@@ -8,17 +8,27 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from werkzeug.datastructures import MultiDict
 
 from harmony.catalog import data_use, terms
 from harmony.catalog.content import country_code, disease_id, duo_id, resolve_all
-from harmony.catalog.vocabularies import diseases
+from harmony.catalog.vocabularies import diseases, duo
+from harmony.catalog.vocabularies.countries import countries
 from harmony.search import engine
+from harmony.validation import items_from, value_from
 
 LISTS = ("disease", "population", "country", "phase", "data_type", "data_use", "group", "year")
 FLAGS = ("literal", "commercial", "for_profit", "methods", "genetic", "clinical_care")
 MAX_PER_PAGE = 100
+
+
+def _disease_values() -> list[str]:
+    return [term.id for term in diseases().all()] + [f"cat:{c.key}" for c in diseases().categories()]
+
+
+def _purpose_values() -> list[str]:
+    return [code for term in duo().all() if term.id in data_use.PURPOSES for code in (term.shorthand, term.id)]
 
 
 def _purpose_use(value: str) -> str | None:
@@ -31,12 +41,13 @@ class SearchParams(BaseModel):
 
     q: str = ""
     literal: bool = False  # search the words only, without the disease vocabulary
-    disease: list[str] = Field(default_factory=list)  # DOID ids or cat:<category>
+    disease: list[str] = Field(default_factory=list, json_schema_extra=items_from(_disease_values))
     population: list[Literal["paediatric", "adult", "both"]] = Field(default_factory=list)
-    country: list[str] = Field(default_factory=list)
-    phase: list[str] = Field(default_factory=list)
-    data_type: list[str] = Field(default_factory=list)
-    data_use: list[str] = Field(default_factory=list)
+    country: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: [c.alpha2 for c in countries()]))
+    phase: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.PHASES))
+    data_type: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.DATA_TYPES))
+    data_use: list[str] = Field(default_factory=list, json_schema_extra=items_from(
+        lambda: [code for term in duo().all() for code in (term.id, term.shorthand)]))
     group: list[str] = Field(default_factory=list)  # study group acronyms
     year: list[int] = Field(default_factory=list)
     patients_min: int | None = Field(default=None, ge=0)
@@ -45,8 +56,9 @@ class SearchParams(BaseModel):
     age_max: float | None = Field(default=None, ge=0, le=120)
     recruited_from: int | None = Field(default=None, ge=1900, le=2100)
     recruited_to: int | None = Field(default=None, ge=1900, le=2100)
-    purpose: str | None = None  # GRU, HMB, DS or POA (or their DUO ids)
-    purpose_disease: str | None = None
+    purpose: str | None = Field(default=None, json_schema_extra=value_from(_purpose_values, blank=True))
+    # a DOID, name, abbreviation or code; one the vocabulary does not know is said, not refused
+    purpose_disease: str | None = Field(default=None, max_length=200)
     commercial: bool = False
     for_profit: bool = False
     methods: bool = False
@@ -99,24 +111,33 @@ class SearchParams(BaseModel):
             raise ValueError("choose general, health/medical, disease-specific or ancestry research")
         return found
 
-    @field_validator("purpose_disease")
-    @classmethod
-    def _purpose_disease(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        return resolve_all([value], disease_id, "disease")[0]
+    _notes: list[str] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> SearchParams:
+        """Read a search the way it can only have been meant, and say so, rather than refuse it: a range
+        given end first is turned round; disease-specific research without its disease filters nothing."""
         for low, high, what in (("patients_min", "patients_max", "number of patients"), ("age_min", "age_max", "age"),
                                 ("recruited_from", "recruited_to", "recruitment years")):
-            if getattr(self, low) is not None and getattr(self, high) is not None and getattr(self, low) > getattr(self, high):
-                raise ValueError(f"{high}: the {what} range ends before it starts")
+            first, last = getattr(self, low), getattr(self, high)
+            if first is not None and last is not None and first > last:
+                setattr(self, low, last)
+                setattr(self, high, first)
+                self._notes.append(f"The {what} range was given end first; searched from {last:g} to {first:g}.")
+        if self.purpose_disease:
+            given, self.purpose_disease = self.purpose_disease, disease_id(self.purpose_disease)
+            if self.purpose_disease is None:
+                self._notes.append(f"No disease “{given}” is known, so it was left out of the purpose.")
         if self.purpose == data_use.DS and not self.purpose_disease:
-            raise ValueError("purpose_disease: disease-specific research needs the disease")
-        if self.page * self.per_page > engine.MAX_WINDOW + self.per_page:
-            raise ValueError(f"page: results can be paged up to the {engine.MAX_WINDOW:,}th; narrow the search")
+            self.purpose = None
+            self._notes.append("Disease-specific research needs its disease: choose one to check the datasets' "
+                               "data-use conditions (not checked now).")
         return self
+
+    @property
+    def notes(self) -> list[str]:
+        """What was read differently from how it was given."""
+        return list(self._notes)
 
     # --- reading and writing query strings ---------------------------------------------------
 
@@ -159,7 +180,7 @@ class SearchParams(BaseModel):
         for facet in engine.FACETS:
             values = getattr(self, facet)
             if facet == "group":
-                values = [str(group_ids[v.lower()]) for v in values if v.lower() in group_ids]
+                values = [str(group_ids.get(v.lower(), 0)) for v in values]  # an unknown group holds nothing
             if values:
                 facets.append((facet, tuple(str(v) for v in values)))
         purpose = None

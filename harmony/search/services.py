@@ -114,8 +114,9 @@ def search(viewer: Principal, data: dict[str, Any]) -> SearchPage:
     params = read_params(data)
     groups = {group.id: group for group in catalog.groups()}
     by_acronym = {group.acronym.lower(): group.id for group in groups.values()}
+    notes = list(params.notes)
     if unknown := [g for g in params.group if g.lower() not in by_acronym]:
-        raise ValidationError(fields={"group": [f"no study group {', '.join(unknown)}"]})
+        notes.append(f"There is no study group {', '.join(unknown)}: it holds no datasets.")
     try:
         parsed = query.parse(params.q, params.literal,
                              lambda name: [by_acronym[name.lower()]] if name.lower() in by_acronym else [])
@@ -132,7 +133,7 @@ def search(viewer: Principal, data: dict[str, Any]) -> SearchPage:
                 highlight.highlight(version.content.get("title") or dataset.pid, terms, known),
                 highlight.snippet(version.content.get("description"), terms, known=known))
             for dataset, version, group in (found[i] for i in ids if i in found)]
-    notes = [f"“{word.typed}” was read as the population “{labels.label('population', word.population, groups)}”: "
+    notes += [f"“{word.typed}” was read as the population “{labels.label('population', word.population, groups)}”: "
              f"datasets of that age group first, then those of all ages." for word in parsed.populations]
     page = SearchPage(params, computed.results, hits, labels.facets(computed.facets, params, groups),
                       labels.feasibility(computed.feasibility), [_understood(c) for c in parsed.concepts],

@@ -23,7 +23,7 @@ STORED_NAME = re.compile(r"^[0-9a-f]{32}\.pdf$")
 
 
 def refused(answer, status: int, *fields: str) -> dict:
-    """The answer is a problem with this status (and, for 422, errors naming these fields)."""
+    """The answer is a problem with this status (and, for 422 and 409, errors naming these fields)."""
     assert (answer.status_code, answer.mimetype) == (status, PROBLEM), (answer.status_code, answer.get_data()[:300])
     body = answer.get_json()
     assert body["status"] == status
@@ -128,11 +128,13 @@ def test_a_vote_outside_the_list_and_an_override_without_reason_are_refused(clie
     for value in ("yes", "APPROVE", "approved", ""):
         refused(review_act(client, world, "erin", review_id, "vote", vote=value), 422, "vote")
     refused(review_act(client, world, "erin", review_id, "vote", comment="I forgot the vote."), 422, "vote")
-    # No votes: the rule computes no outcome, so any outcome is an override and needs a reason.
-    refused(review_act(client, world, "chris", review_id, "decide", outcome="approved"), 422, "reason")
-    refused(review_act(client, world, "chris", review_id, "decide", outcome="approved", reason="   "), 422, "reason")
-    refused(review_act(client, world, "chris", review_id, "decide", outcome="approved", reason="Because."), 422,
+    # No votes: the rule computes no outcome, so any outcome is an override and needs a reason. The body is
+    # well-formed; the votes so far (the state) make the reason necessary: 409, not 422.
+    refused(review_act(client, world, "chris", review_id, "decide", outcome="approved"), 409, "reason")
+    refused(review_act(client, world, "chris", review_id, "decide", outcome="approved", reason="   "), 409, "reason")
+    refused(review_act(client, world, "chris", review_id, "decide", outcome="approved", reason="Because."), 409,
             "reason")
+    refused(review_act(client, world, "chris", review_id, "decide"), 409, "outcome")  # none computed, none chosen
     refused(review_act(client, world, "chris", review_id, "decide", outcome="maybe", reason="A good long reason."),
             422, "outcome")
     review = client.get(f"/api/v1/reviews/{review_id}", headers=world.headers("chris")).get_json()

@@ -108,7 +108,7 @@ def test_a_renewal_is_linked_reviewed_again_and_replaces_the_original(client, wo
 def test_closing_needs_the_final_report_and_ends_the_grants(client, world):
     proposal_id = approve(client, world, pids=world.datasets[2:])
     refused = act(client, world, "alice", proposal_id, "close")
-    assert refused.status_code == 422 and "report" in refused.get_json()["errors"]
+    assert refused.status_code == 409 and "report" in refused.get_json()["errors"]  # no report filed yet
     unsure = act(client, world, "alice", proposal_id, "file-report", publications=["10.1000/xyz123"])
     assert unsure.status_code == 422 and "data_deleted" in unsure.get_json()["errors"]
     filed = act(client, world, "alice", proposal_id, "file-report", publications=["10.1000/xyz123", " "],
@@ -128,7 +128,7 @@ def test_an_amendment_goes_only_to_the_committees_of_what_it_adds_and_keeps_the_
     unchanged = act(client, world, "alice", amendment_id, "submit")
     assert unchanged.status_code == 200
     nothing = act(client, world, "olga", amendment_id, "send-to-review")
-    assert nothing.status_code == 422 and "datasets" in nothing.get_json()["errors"]  # it adds nothing
+    assert nothing.status_code == 409 and "datasets" in nothing.get_json()["errors"]  # it adds nothing
     assert act(client, world, "olga", amendment_id, "return", comment="Add what you need.").status_code == 200
     added = client.patch(f"/api/v1/requests/{amendment_id}", json={"datasets": [world.datasets[2], world.datasets[0]]},
                          headers=world.headers("alice"))

@@ -55,7 +55,7 @@ def test_a_proposal_for_two_committees_from_draft_to_decision(client, world):
     hana = review_act(client, world, "hana", second, "vote", vote="reject", comment="Consent does not cover it.")
     assert hana.status_code == 200
     no_reason = review_act(client, world, "ivy", second, "decide", outcome="approved")
-    assert no_reason.status_code == 422 and "reason" in no_reason.get_json()["errors"]
+    assert no_reason.status_code == 409 and "reason" in no_reason.get_json()["errors"]
     override = review_act(client, world, "ivy", second, "decide", outcome="approved",
                           reason="The consent form's section 4 covers secondary research.")
     assert override.status_code == 200 and override.get_json()["overridden"] is True
@@ -89,7 +89,7 @@ def test_submitting_lists_every_problem_at_once_and_keeps_the_draft(client, worl
                            headers=world.headers("alice"))
     pid = response.get_json()["id"]
     refused = act(client, world, "alice", pid, "submit")
-    assert refused.status_code == 422
+    assert refused.status_code == 409 and refused.get_json()["type"].endswith("/problems/state-conflict")
     errors = refused.get_json()["errors"]
     assert {"lay_summary", "abstract", "objectives", "methods", "purpose", "duration_months", "institution",
             "data_security_plan"} <= set(errors)
@@ -104,7 +104,7 @@ def test_a_co_applicant_is_invited_by_mail_and_joins_with_the_link(client, world
     assert invited.status_code == 201 and invited.get_json() == {"email": "bruno@example.org", "joined": False}
     again = client.post(f"/api/v1/requests/{pid}/co-applicants", json={"email": "bruno@example.org"},
                         headers=world.headers("alice"))
-    assert again.status_code == 422 and "invited already" in again.get_json()["errors"]["email"][0]
+    assert again.status_code == 409 and "invited already" in again.get_json()["errors"]["email"][0]
     assert client.get(f"/api/v1/requests/{pid}", headers=world.headers("bruno")).status_code == 404
     by_bruno = client.post(f"/api/v1/requests/{pid}/co-applicants", json={"email": "x@example.org"},
                            headers=world.headers("bruno"))

@@ -62,7 +62,7 @@ from harmony.access_requests.models import (
     Vote,
 )
 from harmony.access_requests.steps import MIN_REASON
-from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, StateConflict, ValidationError
 from harmony.notifications import outbox
 from tests.access_requests import actors
 from tests.access_requests.conftest import FILLED, build_world
@@ -226,8 +226,8 @@ class Workflow(RuleBasedStateMachine):
             raise Refused(InvalidTransition)
         if action.needs_comment and not data.comment:
             raise Refused(ValidationError)
-        if name in ("submit", "resubmit") and not proposal.complete:
-            raise Refused(ValidationError)
+        if name in ("submit", "resubmit") and not proposal.complete:  # well-formed, the draft is not: 409
+            raise Refused(StateConflict)
         if name == "answer" and not any(review.state == QUESTION for review in proposal.reviews):
             raise Refused(InvalidTransition)
         if name == "accept-agreement" and subject in proposal.accepted:
@@ -241,7 +241,7 @@ class Workflow(RuleBasedStateMachine):
             if not (mine & proposal.approved_committees()) - proposal.revoked:
                 raise Refused(InvalidTransition)
         if name == "close" and subject != "adam":  # the applicant files the final report first
-            raise Refused(ValidationError)
+            raise Refused(StateConflict)
 
     def _predict_review(self, subject: str, proposal: ProposalModel, review: ReviewModel | None, name: str,
                         data: ActionInput) -> None:
@@ -262,7 +262,7 @@ class Workflow(RuleBasedStateMachine):
             computed = review.tally().outcome
             outcome = data.outcome or computed
             if outcome is None or (outcome != computed and len(data.reason or data.comment or "") < MIN_REASON):
-                raise Refused(ValidationError)
+                raise Refused(StateConflict)  # the votes (the state) decide whether an outcome or reason is needed
 
     # --- running an attempt and accounting for its events -------------------------------------
 

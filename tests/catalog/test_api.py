@@ -84,7 +84,8 @@ def test_who_may_create(client, world):
 def test_create_rejects_bad_input_with_problems(client, world):
     headers = world["headers"]["curator"]
     unknown = client.post("/api/v1/datasets", json={"group": "NOPE", "content": {}}, headers=headers)
-    assert unknown.status_code == 422 and unknown.get_json()["errors"] == {"group": ["no study group NOPE"]}
+    assert unknown.status_code == 409 and unknown.get_json()["errors"] == {"group": ["no study group NOPE"]}
+    assert unknown.get_json()["type"] == "http://harmony.test/problems/state-conflict"  # well-formed, refused by state
 
     invalid = client.post("/api/v1/datasets", headers=headers, json={
         "group": "HOVON", "content": {"population": "elderly", "registrations": ["NCT1"], "colour": "red"}})
@@ -208,7 +209,7 @@ def test_publish_and_withdraw_through_the_api(client, world):
     incomplete = client.post("/api/v1/datasets", json={"group": "HOVON", "content": {"title": "Thin"}},
                              headers=headers).get_json()
     refused = client.post(f"/api/v1/datasets/{incomplete['pid']}/publish", headers=headers)
-    assert refused.status_code == 422 and "n_patients" in refused.get_json()["errors"]
+    assert refused.status_code == 409 and "n_patients" in refused.get_json()["errors"]  # the working copy is incomplete
 
     no_reason = client.post(path + "/withdraw", json={}, headers=headers)
     assert no_reason.status_code == 422 and "reason" in no_reason.get_json()["errors"]
@@ -277,7 +278,7 @@ def test_only_admins_create_and_change_groups(client, world):
     assert created["country"] == "SE" and created["dataset_count"] == 0
 
     duplicate = client.post("/api/v1/groups", json=body("admin"), headers=world["headers"]["admin"])
-    assert duplicate.status_code == 422 and "acronym" in duplicate.get_json()["errors"]
+    assert duplicate.status_code == 409 and "acronym" in duplicate.get_json()["errors"]
     bad = client.post("/api/v1/groups", json={"name": "X", "acronym": "?"}, headers=world["headers"]["admin"])
     assert bad.status_code == 422 and {"name", "acronym"} <= set(bad.get_json()["errors"])
 

@@ -26,7 +26,7 @@ from harmony.catalog.content import DatasetContent, publication_problems
 from harmony.catalog.importers import ctgov, harmony_json, sources
 from harmony.catalog.importers import ctgov_mapping as mapping
 from harmony.catalog.models import DRAFT, Dataset, StudyGroup
-from harmony.errors import Conflict, HarmonyError, ValidationError
+from harmony.errors import Conflict, HarmonyError, StateConflict
 from harmony.validation import parse
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def import_paths(actor: Principal, paths: Iterable[Path], fmt: str | None = None
     report = ImportReport()
     group = next((g for g in services.groups() if g.id == group_id), None) if group_id is not None else None
     if group_id is not None and group is None:
-        raise ValidationError(fields={"group_id": ["no such study group"]})
+        raise StateConflict(fields={"group_id": ["no such study group"]})
     defaults = None
     if group is not None:
         defaults = mapping.Defaults(mapping.group_contact(group.name, group.acronym),
