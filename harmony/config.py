@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "SQLITE_BUSY_TIMEOUT_MS": 15000,
     "OAI_PAGE_SIZE": 100,
-    "CATALOG_CACHE_BYTES": 32 * 1024 * 1024,  # per process: home figures, catalog pages in RDF (0: off)
+    "CATALOG_CACHE_BYTES": 32 * 1024 * 1024,  # per process: home figures, RDF pages, anonymous landing/search HTML (0: off)
     "OAI_TOKEN_LIFETIME_SECONDS": 86400,
     "OAI_REPOSITORY_NAME": "Harmony catalog of haematology trial datasets",
     "OAI_ADMIN_EMAIL": None,  # default: HARMONY_MAIL_FROM when it is a full address

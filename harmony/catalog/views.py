@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
 
 from harmony.accounts.current import login_required, principal
-from harmony.catalog import curation_desk, formats, forms, permissions, services, terms
+from harmony.catalog import curation_desk, formats, forms, page_cache, permissions, services, terms
 from harmony.catalog.content import DatasetContent, completeness, publication_problems, registration_kind
 from harmony.catalog.exports.listing import first_issued
 from harmony.catalog.exports.rdf import rdf_response, wanted_rdf_format
@@ -43,6 +43,7 @@ def _vocabularies() -> dict[str, Any]:
 
 
 @catalog.get("/datasets/<pid:pid>")
+@page_cache.anonymous_pages()
 def landing(pid: str):
     """The newest published version for everyone; a never-published draft for its curators."""
     viewer = principal()

@@ -57,6 +57,7 @@ class SearchIndex:
         self._checked = 0.0
         self._gaps_checked = 0.0
         self._dirty = True
+        self.opened = 0  # views opened by this process so far: a new number whenever what searches see changes
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -161,6 +162,7 @@ class SearchIndex:
                 return
             index = current.index if current is not None and current.name == name else store.open_index(self.root / name)
             self._open = _Open(name, index, View(index.searcher(), self._segments))
+            self.opened += 1
         finally:
             self._refreshing.release()
 

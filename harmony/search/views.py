@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from harmony.accounts.current import principal
-from harmony.catalog import data_use, terms
+from harmony.catalog import data_use, page_cache, terms
 from harmony.errors import ValidationError
 from harmony.search import labels
+from harmony.search.index import search_index
 from harmony.search.params import SearchParams
 from harmony.search.services import search as run_search
 
@@ -24,7 +25,15 @@ def _page_context() -> dict:
     }
 
 
+def _index_state() -> int:
+    """Which view of the index searches use now (a new one after every sync or reindex)."""
+    index = search_index()
+    index.view()
+    return index.opened
+
+
 @search.get("/datasets", endpoint="search")
+@page_cache.anonymous_pages(extra_key=_index_state)
 def search_page():
     """Search: parse the query string, run the search, render (errors go next to their fields,
     with what was typed kept)."""

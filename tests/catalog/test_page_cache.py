@@ -1,0 +1,145 @@
+"""Landing and search pages for anonymous visitors are kept per change-log position (catalog.page_cache):
+the same page as an uncached one but for the visitor's own CSRF token, never stale, never a signed-in page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+
+from harmony.catalog import position_cache
+from harmony.catalog import services as catalog
+from harmony.search.index import search_index
+from tests import factories
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def world(app):
+    with app.app_context():
+        group = factories.group("HOVON")
+        cora = factories.curator("hovon-office", group)
+        published = factories.dataset(cora, group)
+    return {"group": group, "cora": cora, "published": published}
+
+
+def counts(app) -> tuple[int, int]:
+    with app.app_context():
+        store = position_cache.cache()
+        return store.hits, store.misses
+
+
+def visit(app, path: str):
+    """A first visit by a new anonymous visitor (no cookie)."""
+    client = app.test_client()
+    return client, client.get(path)
+
+
+def masked(response) -> str:
+    return TOKEN.sub('name="csrf_token" value="-"', response.get_data(as_text=True))
+
+
+def headers(response) -> dict[str, str]:
+    return {name: value for name, value in response.headers.items() if name not in ("Set-Cookie",)}
+
+
+def own_token(app, client, response) -> bool:
+    """The page's token is signed from the raw token in this visitor's own session cookie."""
+    tokens = set(TOKEN.findall(response.get_data(as_text=True)))
+    with client.session_transaction() as session:
+        raw = session.get("csrf_token")
+    signer = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token")
+    return len(tokens) == 1 and raw is not None and signer.loads(tokens.pop()) == raw
+
+
+@pytest.mark.parametrize("path", ["/datasets/{pid}", "/datasets?q=lenalidomide&sort=newest"])
+def test_a_cached_page_is_the_uncached_page_with_the_visitors_own_token(app, world, path):
+    path = path.format(pid=world["published"].pid)
+    app.config["CATALOG_CACHE_BYTES"] = 0
+    _, uncached = visit(app, path)
+    app.config["CATALOG_CACHE_BYTES"] = 32 * 1024 * 1024
+    first_client, first = visit(app, path)
+    before = counts(app)
+    second_client, second = visit(app, path)
+    assert counts(app)[0] == before[0] + 1  # served from the cache
+    assert uncached.status_code == first.status_code == second.status_code == 200
+    assert masked(second) == masked(first) == masked(uncached)
+    assert "lenalidomide" in masked(second)
+    assert headers(second) == headers(first) == headers(uncached)
+    assert "Content-Security-Policy" in second.headers and "nosniff" in second.headers["X-Content-Type-Options"]
+    # each visitor gets a token of their own, and the cookie that goes with it, as without the cache
+    assert "harmony_session=" in second.headers.get("Set-Cookie", "")
+    assert own_token(app, first_client, first) and own_token(app, second_client, second)
+    assert TOKEN.findall(first.get_data(as_text=True)) != TOKEN.findall(second.get_data(as_text=True))
+    # a visitor who kept the cookie is still anonymous, and is served from the cache with the same token
+    again = second_client.get(path)
+    assert counts(app)[0] == before[0] + 2
+    assert own_token(app, second_client, again) and masked(again) == masked(uncached)
+    head = app.test_client().head(path)
+    assert head.status_code == 200 and head.data == b""
+
+
+def test_a_withdrawal_answers_410_at_once_and_a_publish_shows(app, client, world):
+    pid = world["published"].pid
+    assert client.get(f"/datasets/{pid}").status_code == 200
+    assert client.get(f"/datasets/{pid}").status_code == 200  # now cached
+    assert "HOVON 132" in client.get("/datasets?q=hovon").get_data(as_text=True)
+    assert "Second trial" not in client.get("/datasets?q=trial").get_data(as_text=True)
+    with app.app_context():
+        catalog.withdraw(world["cora"], world["published"].id, "Consent for data sharing was revoked.")
+        factories.dataset(world["cora"], world["group"], title="Second trial of venetoclax")
+    for _ in range(2):  # and it stays so: a 410 is not kept as a page
+        assert client.get(f"/datasets/{pid}").status_code == 410
+    assert "HOVON 132" not in client.get("/datasets?q=hovon").get_data(as_text=True)
+    assert "Second trial of venetoclax" in client.get("/datasets?q=trial").get_data(as_text=True)
+
+
+def test_each_address_is_a_page_of_its_own(app, client, world):
+    for _ in range(2):
+        assert "HOVON 132" in client.get("/datasets?q=hovon").get_data(as_text=True)
+        assert "HOVON 132" not in client.get("/datasets?q=nothing+like+it").get_data(as_text=True)
+
+
+def test_a_reindex_is_a_new_search_page(app, client, world):
+    client.get("/datasets?q=hovon")
+    hits, _ = counts(app)
+    client.get("/datasets?q=hovon")
+    assert counts(app)[0] == hits + 1
+    with app.app_context():
+        search_index().rebuild()
+    client.get("/datasets?q=hovon")
+    assert counts(app)[0] == hits + 1  # rendered afresh from the new index
+
+
+def test_signed_in_and_anonymous_pages_never_mix(app, client, world):
+    pid = world["published"].pid
+    with app.app_context():
+        catalog.update_dataset(world["cora"], world["published"].id, factories.content(title="Renamed in the working copy"))
+    for path in (f"/datasets/{pid}", "/datasets?q=hovon"):
+        anonymous = app.test_client()
+        anonymous.get(path)
+        assert "Sign out" not in anonymous.get(path).get_data(as_text=True)  # cached now
+        factories.signed_in(client, app, "cora", "curator", world["group"].id)
+        hits = counts(app)[0]
+        page = client.get(path).get_data(as_text=True)
+        assert counts(app)[0] == hits and "Sign out" in page  # a signed-in visitor is never served the cache
+        if path.startswith("/datasets/"):
+            assert "The working copy has unpublished changes" in page
+        page = app.test_client().get(path).get_data(as_text=True)
+        assert "Sign out" not in page and "unpublished changes" not in page
+
+
+def test_flashes_and_zero_bytes_turn_it_off(app, client, world):
+    pid = world["published"].pid
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "Kept for you only")]
+    hits = counts(app)[0]
+    assert "Kept for you only" in client.get(f"/datasets/{pid}").get_data(as_text=True)
+    assert "Kept for you only" not in app.test_client().get(f"/datasets/{pid}").get_data(as_text=True)
+    assert counts(app)[0] == hits
+    app.config["CATALOG_CACHE_BYTES"] = 0
+    for _ in range(2):
+        assert app.test_client().get(f"/datasets/{pid}").status_code == 200
+    assert counts(app)[0] == hits
