@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.export_bench import COUNTRIES, DISEASES, timed  # noqa: E402
 from harmony import db, migrate  # noqa: E402
 from harmony.accounts.services import COMMAND_LINE  # noqa: E402
 from harmony.app import create_app  # noqa: E402
@@ -38,8 +39,6 @@ from harmony.catalog import position_cache, services  # noqa: E402
 from harmony.catalog.importers import runner  # noqa: E402
 from tests import factories  # noqa: E402
 
-DISEASES = ["DOID:9119", "DOID:9952", "DOID:9538", "DOID:1040", "DOID:8567", "DOID:0050908", "DOID:0050745"]
-COUNTRIES = ["NL", "BE", "DE", "FR", "IT", "ES", "SE", "GB", "AT", "DK"]
 ARCHIVE = ROOT.parent / "shared" / "data" / "ctgov" / "all-6786-ctgov-xml.tar.gz"
 
 
@@ -67,15 +66,6 @@ def grow_from_factories(app, group_id: int, curator, count: int) -> None:
                                   diseases=DISEASES[n % 3: n % 3 + 1 + n % 4],
                                   countries=COUNTRIES[n % 5: n % 5 + 2 + n % 4],
                                   population=["adult", "paediatric", "both"][n % 3], n_patients=50 + n % 700)
-
-
-def timed(client, path: str) -> float:
-    start = time.perf_counter()
-    response = client.get(path)
-    elapsed = (time.perf_counter() - start) * 1000
-    if response.status_code != 200:
-        raise SystemExit(f"{path}: HTTP {response.status_code}")
-    return elapsed
 
 
 def p50_p95(samples: list[float]) -> tuple[float, float]:
