@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from harmony.catalog import data_use
-from harmony.catalog.content import disease_id
+from harmony.catalog.content import disease_id, disease_ids, duo_codes
 from harmony.catalog.vocabularies import diseases, duo
 from harmony.validation import value_from
 
@@ -54,10 +54,8 @@ class PurposeInput(BaseModel):
     """The research purpose: a DUO permission (GRU, HMB, DS, POA) and, for DS, the disease."""
 
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(json_schema_extra=lambda schema: schema.update(enum=[
-        spelled for term in duo().all() if term.id in data_use.PURPOSES for spelled in (term.shorthand, term.id)]))
-    disease: str | None = Field(default=None, json_schema_extra=value_from(
-        lambda: [term.id for term in diseases().all()], blank=True))
+    code: str = Field(json_schema_extra=lambda schema: schema.update(enum=duo_codes(data_use.PURPOSES)))
+    disease: str | None = Field(default=None, json_schema_extra=value_from(disease_ids, blank=True))
     commercial: StrictBool = False
     for_profit: StrictBool = False
     methods: StrictBool = False

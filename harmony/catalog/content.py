@@ -8,7 +8,7 @@ incomplete; `publication_problems` says what must be filled before publishing, a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -168,18 +168,21 @@ CHOICES = {
 }
 
 
-def _disease_ids() -> list[str]:
+# The values the input models accept, as their JSON Schemas list them (`validation.items_from`).
+
+def disease_ids() -> list[str]:
     return [term.id for term in diseases().all()]
 
 
-def _country_codes() -> list[str]:
+def country_codes() -> list[str]:
     from harmony.catalog.vocabularies.countries import countries
 
     return [found.alpha2 for found in countries()]
 
 
-def _duo_codes() -> list[str]:
-    return [code for term in duo().all() for code in (term.id, term.shorthand)]
+def duo_codes(only: Iterable[str] | None = None) -> list[str]:
+    """Each DUO term's id and shorthand (of the terms in `only`, when given)."""
+    return [code for term in duo().all() if only is None or term.id in only for code in (term.id, term.shorthand)]
 
 
 class DatasetContent(BaseModel):
@@ -195,22 +198,22 @@ class DatasetContent(BaseModel):
     creators: list[Person] = Field(default_factory=list)
     registrations: list[str] = Field(default_factory=list, json_schema_extra={"items": {"type": "string", "pattern":
         r"^\s*([Nn][Cc][Tt]\d{8}|[Ii][Ss][Rr][Cc][Tt][Nn]\d{8}|\d{4}-\d{6}-\d{2}|\d{4}-5\d{5}-\d{2}-\d{2})?\s*$"}})
-    diseases: list[str] = Field(default_factory=list, json_schema_extra=items_from(_disease_ids))
+    diseases: list[str] = Field(default_factory=list, json_schema_extra=items_from(disease_ids))
     population: Literal["paediatric", "adult", "both"] | None = None
     age_min: float | None = Field(default=None, ge=0, le=120)
     age_max: float | None = Field(default=None, ge=0, le=120)
     n_patients: int | None = Field(default=None, ge=0, le=10_000_000)
     n_records: int | None = Field(default=None, ge=0)
-    countries: list[str] = Field(default_factory=list, json_schema_extra=items_from(_country_codes))
+    countries: list[str] = Field(default_factory=list, json_schema_extra=items_from(country_codes))
     study_type: str | None = Field(default=None, json_schema_extra=value_from(lambda: terms.STUDY_TYPES, blank=True))
     phases: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.PHASES))
     recruitment_start: date | None = None
     recruitment_end: date | None = None
     data_types: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.DATA_TYPES))
     standards: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.STANDARDS))
-    data_use: list[str] = Field(default_factory=list, json_schema_extra=items_from(_duo_codes))  # DUO term ids
+    data_use: list[str] = Field(default_factory=list, json_schema_extra=items_from(duo_codes))  # DUO term ids
     data_use_diseases: list[str] = Field(default_factory=list,  # the disease(s) of a DS condition
-                                         json_schema_extra=items_from(_disease_ids))
+                                         json_schema_extra=items_from(disease_ids))
     access_rights: Literal["non-public", "restricted"] = "non-public"
     legal_basis: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.LEGAL_BASES))
     purpose: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.PURPOSES))

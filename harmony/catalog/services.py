@@ -18,10 +18,9 @@ from sqlalchemy import func, select, update
 from harmony import clock, db
 from harmony.accounts.permissions import Principal
 from harmony.catalog import permissions
-from harmony.catalog.content import DatasetContent, publication_problems
+from harmony.catalog.content import DatasetContent, country_codes, publication_problems
 from harmony.catalog.models import DRAFT, PUBLISHED, WITHDRAWN, Dataset, DatasetVersion, StudyGroup
 from harmony.catalog.vocabularies import country
-from harmony.catalog.vocabularies.countries import countries
 from harmony.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, StateConflict, ValidationError
 from harmony.validation import value_from
 
@@ -38,8 +37,7 @@ def pid_for(dataset_id: int) -> str:
 class GroupInput(BaseModel):
     name: str = Field(min_length=2, max_length=300)
     acronym: str = Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-_.]*$")
-    country: str | None = Field(default=None, json_schema_extra=value_from(
-        lambda: [found.alpha2 for found in countries()], blank=True))
+    country: str | None = Field(default=None, json_schema_extra=value_from(country_codes, blank=True))
     ror: str | None = Field(default=None, json_schema_extra={
         "pattern": r"^\s*((https://ror\.org/)?0[a-hj-km-np-tv-z0-9]{6}[0-9]{2})?\s*$"})
     website: str | None = Field(default=None, max_length=500, json_schema_extra={"pattern": r"^(https?://.*)?$"})

@@ -12,9 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from werkzeug.datastructures import MultiDict
 
 from harmony.catalog import data_use, terms
-from harmony.catalog.content import country_code, disease_id, duo_id, resolve_all
-from harmony.catalog.vocabularies import diseases, duo
-from harmony.catalog.vocabularies.countries import countries
+from harmony.catalog.content import (
+    country_code,
+    country_codes,
+    disease_id,
+    disease_ids,
+    duo_codes,
+    duo_id,
+    resolve_all,
+)
+from harmony.catalog.vocabularies import diseases
 from harmony.search import engine
 from harmony.validation import items_from, value_from
 
@@ -24,11 +31,7 @@ MAX_PER_PAGE = 100
 
 
 def _disease_values() -> list[str]:
-    return [term.id for term in diseases().all()] + [f"cat:{c.key}" for c in diseases().categories()]
-
-
-def _purpose_values() -> list[str]:
-    return [code for term in duo().all() if term.id in data_use.PURPOSES for code in (term.shorthand, term.id)]
+    return disease_ids() + [f"cat:{c.key}" for c in diseases().categories()]
 
 
 def _purpose_use(value: str) -> str | None:
@@ -43,11 +46,10 @@ class SearchParams(BaseModel):
     literal: bool = False  # search the words only, without the disease vocabulary
     disease: list[str] = Field(default_factory=list, json_schema_extra=items_from(_disease_values))
     population: list[Literal["paediatric", "adult", "both"]] = Field(default_factory=list)
-    country: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: [c.alpha2 for c in countries()]))
+    country: list[str] = Field(default_factory=list, json_schema_extra=items_from(country_codes))
     phase: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.PHASES))
     data_type: list[str] = Field(default_factory=list, json_schema_extra=items_from(lambda: terms.DATA_TYPES))
-    data_use: list[str] = Field(default_factory=list, json_schema_extra=items_from(
-        lambda: [code for term in duo().all() for code in (term.id, term.shorthand)]))
+    data_use: list[str] = Field(default_factory=list, json_schema_extra=items_from(duo_codes))
     group: list[str] = Field(default_factory=list)  # study group acronyms
     year: list[int] = Field(default_factory=list)
     patients_min: int | None = Field(default=None, ge=0)
@@ -56,7 +58,7 @@ class SearchParams(BaseModel):
     age_max: float | None = Field(default=None, ge=0, le=120)
     recruited_from: int | None = Field(default=None, ge=1900, le=2100)
     recruited_to: int | None = Field(default=None, ge=1900, le=2100)
-    purpose: str | None = Field(default=None, json_schema_extra=value_from(_purpose_values, blank=True))
+    purpose: str | None = Field(default=None, json_schema_extra=value_from(lambda: duo_codes(data_use.PURPOSES), blank=True))
     # a DOID, name, abbreviation or code; one the vocabulary does not know is said, not refused
     purpose_disease: str | None = Field(default=None, max_length=200)
     commercial: bool = False
