@@ -30,8 +30,9 @@ def _openapi_path(rule: str) -> str:
 
 
 @cache
-def _query_parameters() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
-    """(path, method) → the query parameters the description gives that operation, by name."""
+def _query_parameters() -> dict[tuple[str, str], dict[str, Draft202012Validator]]:
+    """(path, method) → a validator for each query parameter the description gives that operation
+    (made once per process: the description changes only with a release)."""
     from harmony.api.openapi import document
 
     found: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
@@ -41,7 +42,7 @@ def _query_parameters() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
             if method == "parameters":
                 continue
             own = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
-            found[(path, method.upper())] = {p["name"]: p["schema"] for p in [*shared, *own]}
+            found[(path, method.upper())] = {p["name"]: Draft202012Validator(p["schema"]) for p in [*shared, *own]}
     return found
 
 
@@ -74,15 +75,16 @@ def _typed(text: str, schema: dict[str, Any]) -> Any:
     return text
 
 
-def _problem(name: str, schema: dict[str, Any], texts: list[str]) -> str | None:
+def _problem(name: str, validator: Draft202012Validator, texts: list[str]) -> str | None:
     """What is wrong with the values given for one parameter, or None."""
+    schema = validator.schema
     if schema.get("type") == "array":
         value: Any = [_typed(text, schema.get("items", {})) for text in texts]
     elif len(texts) > 1:
         return f"give {name} once (it was given {len(texts)} times)"
     else:
         value = _typed(texts[0], schema)
-    error = next(iter(Draft202012Validator(schema).iter_errors(value)), None)
+    error = next(iter(validator.iter_errors(value)), None)
     return None if error is None else f"{name}: {error.message}"
 
 
@@ -94,9 +96,9 @@ def check_query_parameters() -> None:
     if not described:
         return
     errors = {}
-    for name, schema in described.items():
+    for name, validator in described.items():
         texts = request.args.getlist(name)
-        if texts and (message := _problem(name, schema, texts)) is not None:
+        if texts and (message := _problem(name, validator, texts)) is not None:
             errors[name] = [message]
     if errors:
         raise ValidationError(fields=errors, detail="Some query parameters need attention.")
