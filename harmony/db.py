@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from harmony import clock
+from harmony.change_watch import ChangeWatch
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ metadata: MetaData = SQLModel.metadata
 
 ROW_ID_MAX = 2**31 - 1  # the largest id an integer column holds on PostgreSQL
 _ENGINE_KEY = "harmony.db.engine"
+_WATCH_KEY = "harmony.db.change_watch"
 _WRITE_OPTION = "harmony_write"
 
 
@@ -116,12 +118,19 @@ def init_app(app: Flask) -> None:
     app.extensions[_ENGINE_KEY] = create_engine(
         app.config["DATABASE_URL"], sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
     )
+    watch = app.extensions[_WATCH_KEY] = ChangeWatch(app.extensions[_ENGINE_KEY])
+    add_change_listener(app, watch.forget)  # this process's own commits: known at once
     app.teardown_request(_close_session)
     app.teardown_appcontext(_close_session)
 
 
 def engine() -> Engine:
     return current_app.extensions[_ENGINE_KEY]
+
+
+def change_watch() -> ChangeWatch:
+    """What tells this process whether the change log may have moved since it last read it."""
+    return current_app.extensions[_WATCH_KEY]
 
 
 def _owner() -> object:

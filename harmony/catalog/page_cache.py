@@ -8,40 +8,36 @@ Pages that depend on more than the catalog (the search page: the index's state) 
 
 What makes it safe:
 - only GET/HEAD requests without `Authorization` whose session is empty or holds nothing but a
-  CSRF token (what an anonymous visitor's cookie carries after a page with a form): no signed-in
-  visitor, no flashes (they live in the session), and no signed-in page ever enters the cache;
+  CSRF token (what a visitor's cookie carries after a page with a form): no signed-in visitor, no
+  flashes (they live in the session), and no signed-in page ever enters the cache;
 - only addresses up to MAX_ADDRESS characters (an over-long query is refused before anything is read);
-- only 200 `text/html` responses that set no cookie and left nothing in the session but a CSRF token;
-- the CSRF token (anonymous pages carry "Request access" forms) is kept as a placeholder and each
-  response gets the visitor's own, generated as the uncached page would (which sets the session
-  cookie just the same);
+- only 200 `text/html` responses that set no cookie, left nothing in the session but a CSRF token
+  and asked for no token: a page with a visitor's own token is never handed to another. The
+  catalog's anonymous pages carry none (their "Request access" and "Add to basket" buttons lead
+  to sign-in with a GET), so they set no cookie either;
 - the security headers are added after the view on every response, cached or not (there is no
-  per-request nonce in our Content-Security-Policy; one would have to be substituted like the token).
+  per-request nonce in our Content-Security-Policy; one would have to be substituted like a token).
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
 from flask import Response, current_app, g, request, session
-from flask_wtf.csrf import generate_csrf
 
 from harmony.catalog import position_cache
 
-_PLACEHOLDER = f"harmony-csrf-{secrets.token_hex(16)}"  # per process: page text cannot guess it
 _NOT_KEPT = ("Set-Cookie", "Content-Length")
 MAX_ADDRESS = 2048  # longer addresses are nobody's shared link: not kept, nor looked up (nor the index asked)
 
 
 @dataclass(frozen=True)
 class Page:
-    body: str  # with the CSRF token replaced by the placeholder
+    body: bytes
     headers: tuple[tuple[str, str], ...]
-    csrf: bool  # the page asked for a token (so the visitor gets one, and the session cookie)
     size: int
 
 
@@ -66,7 +62,7 @@ def anonymous_pages(extra_key: Callable[[], Hashable] | None = None) -> Callable
                 return _keepable(response)
 
             page = position_cache.at_position(key, render, _cost)
-            if rendered:  # rendered for this visitor: it carries their own token already
+            if rendered:  # rendered for this visitor
                 return rendered[0]
             return _serve(page)
 
@@ -88,16 +84,13 @@ def _csrf_field() -> str:
 
 
 def _keepable(response: Response) -> Page | None:
-    field = _csrf_field()
     if (response.status_code != 200 or response.mimetype != "text/html" or not response.is_sequence
-            or "Set-Cookie" in response.headers or set(session.keys()) - {field} or g.get("user") is not None):
+            or "Set-Cookie" in response.headers or set(session.keys()) - {_csrf_field()}
+            or g.get(_csrf_field()) or g.get("user") is not None):
         return None
-    body = response.get_data(as_text=True)
-    token = g.get(field)
-    if token:
-        body = body.replace(token, _PLACEHOLDER)
+    body = response.get_data()
     headers = tuple((name, value) for name, value in response.headers.items() if name not in _NOT_KEPT)
-    return Page(body, headers, bool(token), len(body.encode()) + 512)
+    return Page(body, headers, len(body) + 512)
 
 
 def _cost(page: Page | None) -> int:
@@ -105,5 +98,4 @@ def _cost(page: Page | None) -> int:
 
 
 def _serve(page: Page) -> Response:
-    body = page.body.replace(_PLACEHOLDER, generate_csrf()) if page.csrf else page.body
-    return current_app.response_class(body, headers=list(page.headers))
+    return current_app.response_class(page.body, headers=list(page.headers))

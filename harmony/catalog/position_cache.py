@@ -2,14 +2,16 @@
 
 Every catalog change writes a change-log row in its own transaction (`db.UnitOfWork.record_change`),
 so the change log's position says whether anything the home page's figures or a catalog page in
-RDF are made of may have changed. Each request reads the position (one statement over the newest
-rows of an index range) and finds what it needs under it; a publish, a withdrawal or an import by
-any worker moves the position, and the next request anywhere computes afresh.
+RDF are made of may have changed. A request finds what it needs under the current position; a
+publish, a withdrawal or an import by any worker moves the position, and the next request
+anywhere computes afresh.
 
-The cache is per process: with several gunicorn workers each keeps its own copy, and each
-compares it with the position in the shared database on every request, so none can serve a
-figure older than the last committed change. No message between workers is needed, only one
-computation per worker after each change.
+The cache is per process: with several gunicorn workers each keeps its own copy. Each reads the
+position (one statement over the newest rows of an index range) only when the change watch
+(`harmony/change_watch.py`) says it may have moved: at once after this process's own commits, as
+soon as another process's commit has been notified, and at least every few seconds. A cached page
+thus costs no statement at all, and none is served once its change is known, one computation per
+worker after each change.
 
 The position is the newest sequence number together with the number of rows among the newest
 `WINDOW`: on PostgreSQL a sequence number is taken at insert, not at commit, so number 41 can
@@ -45,6 +47,12 @@ class Position(NamedTuple):
     @property
     def key(self) -> tuple[int, int]:
         return self.seq, self.recent
+
+
+def current_position() -> Position:
+    """Where the change log stands: as last read by this process, unless it may have moved since
+    (`change_watch`: no statement at all while nothing has changed)."""
+    return db.change_watch().current(read_position)
 
 
 def read_position() -> Position:
@@ -111,4 +119,4 @@ def at_position(key: Hashable, compute: Callable[[], T], size: Callable[[T], int
     if current_app.config["CATALOG_CACHE_BYTES"] <= 0:
         return compute()
     store = cache()
-    return store.get((position or read_position()).key, key, compute, size)
+    return store.get((position or current_position()).key, key, compute, size)

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from harmony.access_requests.permissions import can_manage_committees, can_screen, committees_of
 from harmony.accounts.current import principal
 from harmony.accounts.permissions import can_manage_roles
+from harmony.catalog import page_cache
 from harmony.catalog.permissions import can_curate_anything
 from harmony.core import dates, health
 from harmony.platforms.tokens import can_manage_platforms
@@ -53,9 +54,10 @@ def navigation() -> dict:
 
 
 @core.get("/")
+@page_cache.anonymous_pages()
 def home():
-    """What the catalog holds, counted from the published versions (catalog.stats), once per change."""
-    from harmony.catalog.permissions import can_curate_anything
+    """What the catalog holds, counted from the published versions (catalog.stats), once per change;
+    the whole page too, for anonymous visitors."""
     from harmony.catalog.stats import current_stats
 
     found = current_stats()

@@ -37,7 +37,7 @@ def _build(page: int, per_page: int, fmt: str, base_url: str, etag: str,
 
 def catalog_page(page: int, per_page: int, fmt: str, base_url: str) -> CatalogPage:
     """Page `page` of the live published datasets in `fmt`; NotFound past the last page."""
-    position = position_cache.read_position()
+    position = position_cache.current_position()
     key = ("catalog", fmt, page, per_page, base_url)
     # rdflib names blank nodes afresh on each build, so a digest of the body would differ between workers
     etag = hashlib.sha256(repr((position.key, key)).encode()).hexdigest()[:32]

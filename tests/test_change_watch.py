@@ -1,0 +1,152 @@
+"""The change watch (harmony/change_watch.py): a cached catalog page costs no database statement while
+nothing changes, and a change committed by another process (another app on the same database, as
+another gunicorn worker is) is seen by the next requests, on both databases."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import event, text
+
+from harmony import change_watch, db
+from harmony.catalog import services as catalog
+from tests import factories
+from tests.conftest import make_app
+
+SEEN_WITHIN_S = 10.0  # a bound for a notification to cross loopback, far above what it takes
+
+
+@pytest.fixture
+def world(app):
+    with app.app_context():
+        group = factories.group("HOVON")
+        cora = factories.curator("hovon-office", group)
+        published = factories.dataset(cora, group)
+    return {"group": group, "cora": cora, "published": published}
+
+
+@pytest.fixture
+def other_worker(app, database_url, tmp_path):
+    """A second app on the same database: what another gunicorn worker or a command line is."""
+    other = make_app(database_url, SEARCH_INDEX_DIR=app.config["SEARCH_INDEX_DIR"],
+                     ATTACHMENT_DIR=str(tmp_path / "other-attachments"))
+    yield other
+    with other.app_context():
+        db.engine().dispose()
+
+
+@pytest.fixture
+def trusted_for_long(monkeypatch):
+    """Only the signal can show another process's change: the watch's time bound is out of reach."""
+    monkeypatch.setattr(change_watch, "TRUST_SECONDS", 3600.0)
+
+
+def statements_during(app, work) -> list[str]:
+    seen: list[str] = []
+
+    def count(_connection, _cursor, statement, *_args):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return seen
+
+
+def answers_within(client, path: str, status: int) -> int:
+    """The status `path` answers once it is `status`, or at SEEN_WITHIN_S (waiting on the condition, not a time)."""
+    deadline = time.monotonic() + SEEN_WITHIN_S
+    while True:
+        found = client.get(path).status_code
+        if found == status or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
+
+
+def test_a_cached_page_costs_no_statement_while_nothing_changes(app, client, world, trusted_for_long):
+    path = f"/datasets/{world['published'].pid}"
+    assert client.get(path).status_code == 200
+    assert client.get(path).status_code == 200  # the position is known now, the page is kept
+    assert statements_during(app, lambda: client.get(path)) == []
+    with app.app_context():  # this process's own commit: the next request reads the position again
+        assert db.change_watch().remembers
+        catalog.withdraw(world["cora"], world["published"].id, "Consent for data sharing was revoked.")
+        assert not db.change_watch().remembers  # forgotten at the commit, before any notification
+    assert statements_during(app, lambda: client.get(path)) != []
+    assert client.get(path).status_code == 410
+
+
+def test_another_workers_change_is_seen(app, client, world, other_worker, trusted_for_long):
+    path = f"/datasets/{world['published'].pid}"
+    assert client.get(path).status_code == 200
+    assert client.get(path).status_code == 200
+    with other_worker.app_context():
+        catalog.withdraw(world["cora"], world["published"].id, "Consent for data sharing was revoked.")
+    assert answers_within(client, path, 410) == 410
+    with app.app_context():
+        assert db.change_watch().reads >= 2  # read at the start, and again after the signal
+
+
+@pytest.mark.postgres_only
+def test_a_lost_listening_connection_is_replaced_and_nothing_stale_is_served(app, client, world, other_worker,
+                                                                               trusted_for_long):
+    path = f"/datasets/{world['published'].pid}"
+    assert client.get(path).status_code == 200
+    with other_worker.app_context():  # the server ends every listening connection (a restart does the same)
+        db.session().execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE query = 'LISTEN harmony_change_log' AND pid <> pg_backend_pid()"))
+        db.session().commit()
+        catalog.withdraw(world["cora"], world["published"].id, "Consent for data sharing was revoked.")
+    assert answers_within(client, path, 410) == 410
+
+
+class CountingSignal:
+    def __init__(self):
+        self.fire_next = False
+        self.broken = False
+        self.closed = 0
+
+    def fired(self) -> bool:
+        if self.broken:
+            raise OSError("connection lost")
+        fired, self.fire_next = self.fire_next, False
+        return fired
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_the_watch_reads_again_only_when_the_signal_fires_or_the_trust_runs_out(app, monkeypatch):
+    signals: list[CountingSignal] = []
+
+    def make(_engine):
+        signals.append(CountingSignal())
+        return signals[-1]
+
+    with app.app_context():
+        watch = change_watch.ChangeWatch(db.engine(), make)
+    reads = iter(range(100))
+    read = lambda: next(reads)  # noqa: E731
+    assert watch.current(read) == 0  # a new signal knows nothing of before it
+    assert watch.current(read) == 0 and watch.current(read) == 0
+    signals[0].fire_next = True
+    assert watch.current(read) == 1
+    watch.forget()
+    assert watch.current(read) == 2 and watch.current(read) == 2
+    monkeypatch.setattr(change_watch, "TRUST_SECONDS", 0.0)
+    assert watch.current(read) == 3
+    monkeypatch.setattr(change_watch, "TRUST_SECONDS", 3600.0)
+    signals[0].broken = True  # read on every call until a new signal is made, RETRY_SECONDS later
+    assert [watch.current(read) for _ in range(3)] == [4, 5, 6]
+    assert signals[0].closed == 1 and len(signals) == 1
+    monkeypatch.setattr(change_watch, "RETRY_SECONDS", 0.0)
+    watch._next_attempt = 0.0
+    assert watch.current(read) == 7 and len(signals) == 2
+    assert watch.current(read) == 7
+    watch.close()
+    assert signals[1].closed == 1
