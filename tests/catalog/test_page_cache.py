@@ -17,15 +17,6 @@ from tests import factories
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture
-def world(app):
-    with app.app_context():
-        group = factories.group("HOVON")
-        cora = factories.curator("hovon-office", group)
-        published = factories.dataset(cora, group)
-    return {"group": group, "cora": cora, "published": published}
-
-
 def counts(app) -> tuple[int, int]:
     with app.app_context():
         store = position_cache.cache()
@@ -52,8 +43,8 @@ def own_token(app, client, response) -> bool:
 
 
 @pytest.mark.parametrize("path", ["/", "/datasets/{pid}", "/datasets?q=lenalidomide&sort=newest"])
-def test_a_cached_page_is_the_uncached_page_and_sets_no_cookie(app, world, path):
-    path = path.format(pid=world["published"].pid)
+def test_a_cached_page_is_the_uncached_page_and_sets_no_cookie(app, one_published, path):
+    path = path.format(pid=one_published["published"].pid)
     app.config["CATALOG_CACHE_BYTES"] = 0
     _, uncached = visit(app, path)
     app.config["CATALOG_CACHE_BYTES"] = 32 * 1024 * 1024
@@ -73,7 +64,7 @@ def test_a_cached_page_is_the_uncached_page_and_sets_no_cookie(app, world, path)
     assert head.status_code == 200 and head.data == b""
 
 
-def test_a_page_that_asks_for_a_token_is_never_kept(app, world):
+def test_a_page_that_asks_for_a_token_is_never_kept(app, one_published):
     """A visitor's own CSRF token must never reach another visitor."""
 
     @page_cache.anonymous_pages()
@@ -89,28 +80,28 @@ def test_a_page_that_asks_for_a_token_is_never_kept(app, world):
     assert counts(app)[0] == 0
 
 
-def test_a_withdrawal_answers_410_at_once_and_a_publish_shows(app, client, world):
-    pid = world["published"].pid
+def test_a_withdrawal_answers_410_at_once_and_a_publish_shows(app, client, one_published):
+    pid = one_published["published"].pid
     assert client.get(f"/datasets/{pid}").status_code == 200
     assert client.get(f"/datasets/{pid}").status_code == 200  # now cached
     assert "HOVON 132" in client.get("/datasets?q=hovon").get_data(as_text=True)
     assert "Second trial" not in client.get("/datasets?q=trial").get_data(as_text=True)
     with app.app_context():
-        catalog.withdraw(world["cora"], world["published"].id, "Consent for data sharing was revoked.")
-        factories.dataset(world["cora"], world["group"], title="Second trial of venetoclax")
+        catalog.withdraw(one_published["cora"], one_published["published"].id, "Consent for data sharing was revoked.")
+        factories.dataset(one_published["cora"], one_published["group"], title="Second trial of venetoclax")
     for _ in range(2):  # and it stays so: a 410 is not kept as a page
         assert client.get(f"/datasets/{pid}").status_code == 410
     assert "HOVON 132" not in client.get("/datasets?q=hovon").get_data(as_text=True)
     assert "Second trial of venetoclax" in client.get("/datasets?q=trial").get_data(as_text=True)
 
 
-def test_each_address_is_a_page_of_its_own(app, client, world):
+def test_each_address_is_a_page_of_its_own(app, client, one_published):
     for _ in range(2):
         assert "HOVON 132" in client.get("/datasets?q=hovon").get_data(as_text=True)
         assert "HOVON 132" not in client.get("/datasets?q=nothing+like+it").get_data(as_text=True)
 
 
-def test_a_reindex_is_a_new_search_page(app, client, world):
+def test_a_reindex_is_a_new_search_page(app, client, one_published):
     client.get("/datasets?q=hovon")
     hits, _ = counts(app)
     client.get("/datasets?q=hovon")
@@ -121,15 +112,16 @@ def test_a_reindex_is_a_new_search_page(app, client, world):
     assert counts(app)[0] == hits + 1  # rendered afresh from the new index
 
 
-def test_signed_in_and_anonymous_pages_never_mix(app, client, world):
-    pid = world["published"].pid
+def test_signed_in_and_anonymous_pages_never_mix(app, client, one_published):
+    pid = one_published["published"].pid
     with app.app_context():
-        catalog.update_dataset(world["cora"], world["published"].id, factories.content(title="Renamed in the working copy"))
+        catalog.update_dataset(one_published["cora"], one_published["published"].id,
+                               factories.content(title="Renamed in the working copy"))
     for path in (f"/datasets/{pid}", "/datasets?q=hovon"):
         anonymous = app.test_client()
         anonymous.get(path)
         assert "Sign out" not in anonymous.get(path).get_data(as_text=True)  # cached now
-        factories.signed_in(client, app, "cora", "curator", world["group"].id)
+        factories.signed_in(client, app, "cora", "curator", one_published["group"].id)
         hits = counts(app)[0]
         page = client.get(path).get_data(as_text=True)
         assert counts(app)[0] == hits and "Sign out" in page  # a signed-in visitor is never served the cache
@@ -139,8 +131,8 @@ def test_signed_in_and_anonymous_pages_never_mix(app, client, world):
         assert "Sign out" not in page and "unpublished changes" not in page
 
 
-def test_flashes_and_zero_bytes_turn_it_off(app, client, world):
-    pid = world["published"].pid
+def test_flashes_and_zero_bytes_turn_it_off(app, client, one_published):
+    pid = one_published["published"].pid
     with client.session_transaction() as session:
         session["_flashes"] = [("info", "Kept for you only")]
     hits = counts(app)[0]

@@ -11,19 +11,9 @@ from sqlalchemy import event, text
 
 from harmony import change_watch, db
 from harmony.catalog import services as catalog
-from tests import factories
 from tests.conftest import make_app
 
 SEEN_WITHIN_S = 10.0  # a bound for a notification to cross loopback, far above what it takes
-
-
-@pytest.fixture
-def world(app):
-    with app.app_context():
-        group = factories.group("HOVON")
-        cora = factories.curator("hovon-office", group)
-        published = factories.dataset(cora, group)
-    return {"group": group, "cora": cora, "published": published}
 
 
 @pytest.fixture
@@ -68,40 +58,40 @@ def answers_within(client, path: str, status: int) -> int:
         time.sleep(0.01)
 
 
-def test_a_cached_page_costs_no_statement_while_nothing_changes(app, client, world, trusted_for_long):
-    path = f"/datasets/{world['published'].pid}"
+def test_a_cached_page_costs_no_statement_while_nothing_changes(app, client, one_published, trusted_for_long):
+    path = f"/datasets/{one_published['published'].pid}"
     assert client.get(path).status_code == 200
     assert client.get(path).status_code == 200  # the position is known now, the page is kept
     assert statements_during(app, lambda: client.get(path)) == []
     with app.app_context():  # this process's own commit: the next request reads the position again
         assert db.change_watch().remembers
-        catalog.withdraw(world["cora"], world["published"].id, "Consent for data sharing was revoked.")
+        catalog.withdraw(one_published["cora"], one_published["published"].id, "Consent for data sharing was revoked.")
         assert not db.change_watch().remembers  # forgotten at the commit, before any notification
     assert statements_during(app, lambda: client.get(path)) != []
     assert client.get(path).status_code == 410
 
 
-def test_another_workers_change_is_seen(app, client, world, other_worker, trusted_for_long):
-    path = f"/datasets/{world['published'].pid}"
+def test_another_workers_change_is_seen(app, client, one_published, other_worker, trusted_for_long):
+    path = f"/datasets/{one_published['published'].pid}"
     assert client.get(path).status_code == 200
     assert client.get(path).status_code == 200
     with other_worker.app_context():
-        catalog.withdraw(world["cora"], world["published"].id, "Consent for data sharing was revoked.")
+        catalog.withdraw(one_published["cora"], one_published["published"].id, "Consent for data sharing was revoked.")
     assert answers_within(client, path, 410) == 410
     with app.app_context():
         assert db.change_watch().reads >= 2  # read at the start, and again after the signal
 
 
 @pytest.mark.postgres_only
-def test_a_lost_listening_connection_is_replaced_and_nothing_stale_is_served(app, client, world, other_worker,
+def test_a_lost_listening_connection_is_replaced_and_nothing_stale_is_served(app, client, one_published, other_worker,
                                                                                trusted_for_long):
-    path = f"/datasets/{world['published'].pid}"
+    path = f"/datasets/{one_published['published'].pid}"
     assert client.get(path).status_code == 200
     with other_worker.app_context():  # the server ends every listening connection (a restart does the same)
         db.session().execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                   "WHERE query = 'LISTEN harmony_change_log' AND pid <> pg_backend_pid()"))
         db.session().commit()
-        catalog.withdraw(world["cora"], world["published"].id, "Consent for data sharing was revoked.")
+        catalog.withdraw(one_published["cora"], one_published["published"].id, "Consent for data sharing was revoked.")
     assert answers_within(client, path, 410) == 410
 
 
