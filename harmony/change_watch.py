@@ -6,26 +6,33 @@ rollback), which is most of the work of serving a cached page. So each process r
 position it read last and reads it again only when a change may have happened:
 
 - on PostgreSQL every statement that inserts change-log rows notifies the channel
-  `harmony_change_log` (a trigger, from migration 4d1f0c2b7a9e), and each process keeps one
-  connection listening to it: a request looks at that connection's socket (a system call, no
-  round trip) and reads the position again only when a notification has arrived;
+  `harmony_change_log` (a trigger, from migration 4d1f0c2b7a9e), and a thread of each process
+  listens to it on a connection of its own (one more connection per worker): a request looks at
+  a flag the thread raises, and reads the position again only when it is raised;
 - on SQLite a connection of the process's own answers `PRAGMA data_version`, which moves whenever
   any other connection commits;
 - a commit made by this process that wrote change-log rows forgets the position at once (a change
   listener), so a worker never serves what it has itself just changed;
 - whatever happens to the listening connection, a remembered position is trusted for at most
-  TRUST_SECONDS, and a broken signal is replaced (at most every RETRY_SECONDS; until then every
-  request reads the position, as if there were no watch).
+  TRUST_SECONDS. Notifications that cannot arrive without an error being seen (a pooler such as
+  PgBouncer in transaction mode between Harmony and PostgreSQL; a connection cut without a word,
+  until the TCP keepalives notice) leave that bound: another worker's change is then seen within
+  TRUST_SECONDS rather than at once.
 
-Another worker's commit is seen once its notification has crossed the loopback connection: the
-committing transaction's NOTIFY is sent to listeners as it commits.
+Another worker's commit is otherwise seen once its notification has crossed the loopback
+connection: PostgreSQL sends it to listeners as the transaction commits.
+
+A request that has already read in its transaction does not use the remembered position: its
+snapshot (SQLite's, for one) may be older than the position, and what it computes would be kept
+under a newer key than its data (`position_cache.current_position`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import select
+import selectors
 import sqlite3
 import threading
 import time
@@ -50,28 +57,84 @@ class Signal(Protocol):
 
 
 class PostgresSignal:
-    """A connection of its own, listening to CHANNEL; its socket is readable when a notification arrived."""
+    """A thread of this process listening to CHANNEL over a connection of its own.
 
-    def __init__(self, engine: Engine):
-        pooled = engine.raw_connection()
-        self._connection = pooled.driver_connection
-        pooled.detach()  # ours for good: the pool neither reuses nor counts it
-        self._connection.rollback()  # the pool's liveness check may have begun a transaction
-        self._connection.autocommit = True
-        self._connection.execute(f"LISTEN {CHANNEL}")
+    The thread sleeps in `select` on the connection's socket and raises a flag for each
+    notification, so notifications are taken off the socket even while no request comes (an
+    idle worker never holds up PostgreSQL's notification queue). Until it is listening, and
+    whenever it is not (connection lost; it tries again every RETRY_SECONDS), `fired` says yes:
+    every request reads the position, as if there were no watch.
+    """
+
+    def __init__(self, conninfo: str):
+        self._conninfo = conninfo
+        self._flag = threading.Event()
+        self._listening = False
+        self._closed = False
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)
+        self._thread = threading.Thread(target=self._run, name="harmony-change-watch", daemon=True)
+        self._thread.start()
+
+    @property
+    def listening(self) -> bool:
+        return self._listening
 
     def fired(self) -> bool:
-        pgconn = self._connection.pgconn
-        readable, _, _ = select.select([pgconn.socket], [], [], 0)
-        if not readable:
-            return False
-        pgconn.consume_input()  # raises when the server has gone: the watch then replaces the signal
-        while pgconn.notifies() is not None:
-            pass
-        return True
+        if not self._listening:
+            return True
+        if self._flag.is_set():
+            self._flag.clear()  # one that arrives now sets it again; this caller reads after it anyway
+            return True
+        return False
 
     def close(self) -> None:
-        self._connection.close()
+        self._closed = True
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"x")
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            os.close(self._wake_read)
+            os.close(self._wake_write)
+
+    def _run(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._wake_read, selectors.EVENT_READ)
+            while not self._closed:
+                try:
+                    self._listen(selector)
+                except Exception:
+                    if not self._closed:
+                        log.warning("the change log's notifications stopped; listening again in %s s", RETRY_SECONDS,
+                                    exc_info=True)
+                finally:
+                    self._listening = False
+                if not self._closed:
+                    selector.select(timeout=RETRY_SECONDS)  # or until close()
+
+    def _listen(self, selector: selectors.BaseSelector) -> None:
+        import psycopg
+
+        with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10, keepalives=1, keepalives_idle=30,
+                             keepalives_interval=10, keepalives_count=3,
+                             application_name="harmony change watch") as connection:
+            connection.execute(f"LISTEN {CHANNEL}")
+            pgconn = connection.pgconn
+            socket = pgconn.socket
+            selector.register(socket, selectors.EVENT_READ)
+            try:
+                self._listening = True
+                self._flag.set()  # what changed before LISTEN took effect was never notified: read once more
+                while not self._closed:
+                    for key, _events in selector.select():
+                        if key.fd == self._wake_read:
+                            return
+                        pgconn.consume_input()  # raises when the server has gone
+                        while pgconn.notifies() is not None:
+                            pass
+                        self._flag.set()
+            finally:
+                selector.unregister(socket)  # by number: a lost connection no longer tells its socket
 
 
 class SqliteSignal:
@@ -95,9 +158,10 @@ class SqliteSignal:
 
 def make_signal(engine: Engine) -> Signal | None:
     """The signal for the engine's database, or None where none can be had (every read goes to the database)."""
+    url = engine.url
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
-        return PostgresSignal(engine)
-    database = engine.url.database
+        return PostgresSignal(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    database = url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
         return SqliteSignal(database)
     return None
@@ -127,8 +191,8 @@ class ChangeWatch:
                 return self._known[0]
             generation = self._generation
         value = read()  # after the signal was looked at: a change it has not shown yet fires it later
-        self.reads += 1
         with self._lock:
+            self.reads += 1
             if generation == self._generation:
                 self._known = (value, time.monotonic())
         return value

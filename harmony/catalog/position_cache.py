@@ -51,7 +51,13 @@ class Position(NamedTuple):
 
 def current_position() -> Position:
     """Where the change log stands: as last read by this process, unless it may have moved since
-    (`change_watch`: no statement at all while nothing has changed)."""
+    (`change_watch`: no statement at all while nothing has changed).
+
+    A request that has read already reads the position in its own transaction: its snapshot may
+    be older than the position the process remembers, and a value computed from it must not be
+    kept under a newer key than its data."""
+    if db.session().in_transaction():
+        return read_position()
     return db.change_watch().current(read_position)
 
 
