@@ -76,10 +76,6 @@ class PostgresSignal:
         self._thread = threading.Thread(target=self._run, name="harmony-change-watch", daemon=True)
         self._thread.start()
 
-    @property
-    def listening(self) -> bool:
-        return self._listening
-
     def fired(self) -> bool:
         if not self._listening:
             return True

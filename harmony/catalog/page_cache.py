@@ -38,7 +38,6 @@ MAX_ADDRESS = 2048  # longer addresses are nobody's shared link: not kept, nor l
 class Page:
     body: bytes
     headers: tuple[tuple[str, str], ...]
-    size: int
 
 
 def anonymous_pages(extra_key: Callable[[], Hashable] | None = None) -> Callable:
@@ -90,11 +89,11 @@ def _keepable(response: Response) -> Page | None:
         return None
     body = response.get_data()
     headers = tuple((name, value) for name, value in response.headers.items() if name not in _NOT_KEPT)
-    return Page(body, headers, len(body) + 512)
+    return Page(body, headers)
 
 
 def _cost(page: Page | None) -> int:
-    return page.size if page is not None else 1 << 62  # never kept
+    return len(page.body) + 512 if page is not None else 1 << 62  # None: never kept
 
 
 def _serve(page: Page) -> Response:
