@@ -26,6 +26,7 @@ from harmony.catalog.vocabularies import normalise
 WORD = re.compile(r"[a-z0-9]+(?:(?<=[0-9])[./](?=[0-9])[0-9]+)*")
 STOPWORDS = frozenset(STOP_WORDS | {"s", "t", "nos"})
 _MEMO_LIMIT = 400_000
+PART = "X"  # a boundary between texts in `terms_of_parts` (no folded text has a capital letter)
 
 
 class _Memo(dict[str, tuple[str, ...]]):
@@ -42,7 +43,10 @@ class _Chunks(dict[str, tuple[str, ...]]):
     word spans a space, so the pieces give the words of the whole text)."""
 
     def __missing__(self, chunk: str) -> tuple[str, ...]:
-        found = self[chunk] = tuple(chain.from_iterable(map(_memo.__getitem__, WORD.findall(chunk))))
+        if chunk == PART:
+            found = self[chunk] = (PART,)
+        else:
+            found = self[chunk] = tuple(chain.from_iterable(map(_memo.__getitem__, WORD.findall(chunk))))
         return found
 
 
@@ -82,11 +86,30 @@ def terms(text: str | None) -> list[str]:
     """Index terms of a text, in order (stop words dropped)."""
     if not text:
         return []
+    _bound_memory()
+    return list(chain.from_iterable(map(_chunks.__getitem__, _fold(text).split())))
+
+
+def terms_of_parts(texts: Iterable[str]) -> list[str]:
+    """The terms of several texts in one list, `PART` after each text's (one call, not one per
+    text: a description's short texts are many). `parts` splits them again."""
+    _bound_memory()
+    texts = list(texts)
+    folded = map(str.lower, texts) if all(map(str.isascii, texts)) else map(_fold, texts)
+    joined = f" {PART} ".join(folded)
+    return list(chain.from_iterable(map(_chunks.__getitem__, joined.split())))
+
+
+def parts(found: list[str]) -> list[str]:
+    """The texts of `terms_of_parts` as their terms joined by spaces, the empty ones left out."""
+    return [part for part in map(str.strip, " ".join(found).split(PART)) if part]
+
+
+def _bound_memory() -> None:
     if len(_chunks) > _MEMO_LIMIT:
         _chunks.clear()
         if len(_memo) > _MEMO_LIMIT:
             _memo.clear()
-    return list(chain.from_iterable(map(_chunks.__getitem__, _fold(text).split())))
 
 
 def term(word: str) -> str | None:
@@ -95,14 +118,21 @@ def term(word: str) -> str | None:
     return found[0] if found else None
 
 
-class TermCounts(tuple[tuple[str, int], ...]):
-    """A field's terms (made by `terms`) with how often each occurs: the document builder
-    analyses each text once and hands whoosh the counts (stemming twice is not stemming once).
-    A tuple, because whoosh accepts only text or sequences as field values."""
+class TermCounts(tuple[str, ...]):
+    """A field's distinct terms (made by `terms`), with how often each occurs in `counts`: the
+    document builder analyses each text once and hands whoosh the counts (stemming twice is not
+    stemming once). A tuple, because whoosh accepts only text or sequences as field values."""
+
+    counts: tuple[int, ...]
 
     @classmethod
-    def of(cls, sequence: list[str]) -> TermCounts:
-        return cls(Counter(sequence).items())
+    def of(cls, sequence: Iterable[str], leave_out: str | None = None) -> TermCounts:
+        counted = Counter(sequence)
+        if leave_out is not None:
+            counted.pop(leave_out, None)
+        made = cls(counted)
+        made.counts = tuple(counted.values())
+        return made
 
 
 class CountedFrequency(Frequency):
@@ -111,7 +141,8 @@ class CountedFrequency(Frequency):
     def word_values(self, value: object, analyzer: object, **kwargs: object) -> object:
         if isinstance(value, TermCounts):
             boost = self.field_boost
-            return ((text, count, count * boost, pack_uint(count)) for text, count in value)
+            return ((text, count, count * boost, pack_uint(count)) for text, count in zip(value, value.counts,
+                                                                                        strict=True))
         return super().word_values(value, analyzer, **kwargs)
 
 

@@ -3,10 +3,11 @@
 Whoosh's own writer sends every posting (each term of each document, some 20 million at
 100,000 datasets) through a sorting pool as a tuple, sorts them all at commit and writes them
 one call at a time. A rebuild adds documents in document-number order, so `BulkWriter` keeps
-each term's document numbers and frequencies in arrays as they arrive: committing sorts the
-terms, not the postings, and writes each term's postings a block at a time. The segment's
-files are the ones whoosh's writer makes from the same documents, byte for byte (a test
-compares them), so the readers, the change-log updates and merges are whoosh's own.
+each term's document numbers and frequencies in arrays as they arrive, and each column's values
+and field lengths in lists: committing sorts the terms, not the postings, and `segment_files`
+writes each term's postings, its term record and each column whole. The segment's files are
+the ones whoosh's writer makes from the same documents, byte for byte (a test compares them),
+so the readers, the change-log updates and merges are whoosh's own.
 
 `build_parallel` spreads the work over processes: this one hands out the ids of the datasets in
 batches; each worker reads its batches from the database, builds the documents (analysis,
@@ -20,36 +21,35 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import queue
-import struct
-import sys
 import threading
 import traceback
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
-from itertools import compress, repeat
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from whoosh import formats
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh import fields, formats
+from whoosh.analysis import IDTokenizer
+from whoosh.fields import UnknownFieldError
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from harmony.search import analysis, store
+from harmony.search import analysis, segment_files, store
 from harmony.search import bits as bitsets
 from harmony.search.schema import Source, document
+from harmony.search.segment_files import COUNTED, PRESENT, WEIGHTED, WHOLE
 
 BATCH = 500  # datasets per batch handed to a worker
 QUEUE_DEPTH = 2  # batches waiting per worker
 POLL = 1.0  # seconds between looks at whether the workers are still alive
-COUNTED, PRESENT, WEIGHTED = "counted", "present", "weighted"  # how a field's postings are kept
 
 
 class BuildFailed(RuntimeError):
     """An indexing worker failed or died; the generation it wrote to is unusable."""
 
 
-_LOW = (1 << 32) - 1
 MIN_BITMAP_DOCS = 512  # a term in fewer documents is read from its postings (one block)
 _consume = deque(maxlen=0).extend  # runs an iterator of appends
 
@@ -75,105 +75,133 @@ class BulkWriter(SegmentWriter):
         plan = {}
         for name, field in self.schema.items():
             if isinstance(field.format, analysis.CountedFrequency):
-                counted = COUNTED
+                kind = COUNTED
             elif type(field.format) is formats.Existence and type(field.analyzer) is analysis.SpaceTokenizer:
-                counted = PRESENT
+                kind = PRESENT
+            elif type(field.format) is formats.Existence and type(field.analyzer) is IDTokenizer:
+                kind = WHOLE
             else:
-                counted = WEIGHTED
-            plan[name] = (field, counted, field.indexed, field.scorable, field.stored, field.column_type)
+                kind = WEIGHTED
+            # a plain column's value is the value itself (`COLUMN.to_column_value`)
+            column = (None if field.column_type is None else
+                      _same if type(field) is fields.COLUMN else field.to_column_value)
+            plan[name] = (field, kind, field.indexed, field.scorable, field.stored, column)
         self._plan = plan
-        # field -> term -> postings. Counted fields: document number << 32 | frequency, one number
-        # per posting; facets: document numbers (each value once per document, weight the field's
-        # boost); both keyed by the term. Other fields: [docs, weights, values], keyed by bytes.
+        self._names = frozenset(plan)
+        # field -> term -> postings. Counted fields: the document number, then the frequency, two
+        # numbers per posting; facets and whole values (the key): document numbers (each value
+        # once per document, weight the field's boost); all keyed by the term. Other fields:
+        # [docs, weights, values], keyed by bytes.
         self._postings: dict[str, dict[Any, Any]] = {}
-        self._lengths: dict[str, array] = {}  # field -> each document's length as whoosh stores it
+        self._codes: dict[str, bytearray] = {}  # field -> each document's length as whoosh stores it
+        self._totals: dict[str, int] = {}  # field -> the sum of its lengths
+        self._columns: dict[str, list[Any]] = {}  # field -> each document's column value (None: none)
+        self._failed = False  # a document failed part way: its postings may be half added
 
     def add_document(self, **fields: Any) -> None:
+        """Add one document. If it fails, the writer can only be cancelled."""
         self._check_state()
-        if any(name.startswith("_") for name in fields):
-            raise ValueError("BulkWriter takes no boosts or custom stored values")
-        self._check_fields(self.schema, fields)
-        docnum = self.docnum
-        perdoc = self.perdocwriter
-        perdoc.start_doc(docnum)
+        if self._failed:
+            raise RuntimeError("a document failed part way through this writer: cancel it")
+        if not fields.keys() <= self._names:  # whoosh's special "_" arguments included
+            raise UnknownFieldError(f"no field named {sorted(fields.keys() - self._names)} in {self.schema}")
         try:
-            for name in sorted(fields):
-                value = fields[name]
-                if value is None:
-                    continue
-                field, counted, indexed, scorable, stored, column = self._plan[name]
-                length = 0
-                if indexed:
-                    table = self._postings.get(name)
-                    if table is None:
-                        table = self._postings[name] = _Postings("Q" if counted is COUNTED else "I")
-                    if counted is PRESENT:
-                        _consume(map(array.append, map(table.__getitem__, set(value.split())), repeat(docnum)))
-                    elif counted is COUNTED:
-                        if not isinstance(value, analysis.TermCounts):
-                            value = analysis.TermCounts.of([t.text for t in field.tokenize(value, mode="index")])
-                        if value:
-                            texts, counts = zip(*value, strict=True)
-                            _consume(map(array.append, map(table.__getitem__, texts), map((docnum << 32).__or__, counts)))
-                            length = sum(counts)
-                    else:
-                        for btext, freq, weight, vbytes in field.index(value):
-                            entry = table.get(btext)
-                            if entry is None:
-                                entry = table[btext] = [array("I"), array("f"), []]
-                            entry[0].append(docnum)
-                            entry[1].append(weight)
-                            entry[2].append(vbytes or b"")
-                            if scorable:
-                                length += freq
-                    if scorable and length:
-                        lengths = self._lengths.get(name)
-                        if lengths is None:
-                            lengths = self._lengths[name] = array("I")
-                        lengths.extend([0] * (docnum + 1 - len(lengths)))
-                        lengths[docnum] = byte_to_length(length_to_byte(length))
-                perdoc.add_field(name, field, value if stored else None, length)
-                if column:
-                    perdoc.add_column_value(name, column, field.to_column_value(value))
+            self._add(self.docnum, fields)
         except BaseException:
-            perdoc.cancel_doc()
+            self._failed = True
             raise
-        perdoc.finish_doc()
         self._added = True
         self.docnum += 1
 
+    def _add(self, docnum: int, fields: dict[str, Any]) -> None:
+        stored = {}
+        for name, value in fields.items():
+            if value is None:
+                continue
+            field, kind, indexed, scorable, keep, column = self._plan[name]
+            if indexed:
+                length = 0
+                table = self._postings.get(name)
+                if table is None:
+                    table = self._postings[name] = _Postings("I")
+                if kind is PRESENT:
+                    _consume(map(array.append, map(table.__getitem__, set(value.split())), repeat(docnum)))
+                elif kind is WHOLE:
+                    table[value].append(docnum)
+                elif kind is COUNTED:
+                    if not isinstance(value, analysis.TermCounts):
+                        value = analysis.TermCounts.of([t.text for t in field.tokenize(value, mode="index")])
+                    if value:  # each posting as two numbers: the document, then the count
+                        arrays = list(map(table.__getitem__, value))
+                        _consume(map(array.append, arrays, repeat(docnum)))
+                        _consume(map(array.append, arrays, value.counts))
+                        length = sum(value.counts)
+                else:
+                    for btext, freq, weight, vbytes in field.index(value):
+                        entry = table.get(btext)
+                        if entry is None:
+                            entry = table[btext] = [array("I"), array("f"), []]
+                        entry[0].append(docnum)
+                        entry[1].append(weight)
+                        entry[2].append(vbytes or b"")
+                        if scorable:
+                            length += freq
+                if scorable and length:
+                    codes = self._codes.get(name)
+                    if codes is None:
+                        codes = self._codes[name] = bytearray()
+                    codes.extend(bytes(docnum + 1 - len(codes)))
+                    codes[docnum] = length_to_byte(length)
+                    self._totals[name] = self._totals.get(name, 0) + length
+            if keep:
+                stored[name] = value
+            if column:
+                found = self._columns.get(name)
+                if found is None:
+                    found = self._columns[name] = []
+                found.extend([None] * (docnum - len(found)))
+                found.append(column(value))
+        perdoc = self.perdocwriter
+        perdoc.start_doc(docnum)
+        for name in sorted(stored):  # (the stored fields are pickled in whoosh's order)
+            perdoc.add_field(name, self._plan[name][0], stored[name], 0)
+        perdoc.finish_doc()
+
     def _flush_segment(self) -> None:
-        self.perdocwriter.close()
-        writer = self.fieldwriter
+        perdoc = self.perdocwriter
+        segment_files.write_columns(perdoc, self.schema, self._columns, self._codes, self._totals)
+        perdoc.close()
         bitmaps = TermBitmaps(self.docnum)
         for name in sorted(self._postings):
-            field, counted, _indexed, scorable, _stored, _column = self._plan[name]
-            lengths = self._lengths.get(name) if scorable and self.codec.length_stats else None
-            if lengths is not None:
-                lengths.extend([0] * (self.docnum - len(lengths)))
+            field, kind, _indexed, scorable, _keep, _column = self._plan[name]
+            codes = self._codes.get(name) if scorable and self.codec.length_stats else None
+            if codes is not None:
+                codes = bytes(codes) + bytes(self.docnum - len(codes))
             table = self._postings[name]
-            keys = sorted(((text if counted is WEIGHTED else text.encode("utf-8")), text) for text in table)
-            writer.start_field(name, field)
-            for btext, key in keys:
-                writer.start_term(btext)
-                if counted is COUNTED:
-                    _write_counted(writer._postwriter, table[key], field.format.field_boost, lengths)
-                    bitmaps.add(name, key, table[key])
-                elif counted is PRESENT:
-                    _write_present(writer._postwriter, table[key], field.format.field_boost, lengths)
+            writer = segment_files.FieldPostings(self.fieldwriter, name, field, kind, codes)
+            for btext, key in sorted(((text if kind is WEIGHTED else text.encode("utf-8")), text) for text in table):
+                postings = table.pop(key)
+                if kind is COUNTED:
+                    docs, counts = postings[0::2], postings[1::2]
+                    writer.write_counted(btext, docs, counts)
+                    bitmaps.add(name, key, docs, counts)
+                elif kind is PRESENT or kind is WHOLE:
+                    writer.write(btext, postings)
                 else:
-                    docs, weights, values = table[key]
-                    _write_weighted(writer._postwriter, docs, weights, values, field.format, lengths)
-                writer.finish_term()
-                del table[key]
-            writer.finish_field()
-        writer.close()
+                    docs, weights, values = postings
+                    writer.write(btext, docs, weights=weights, values=values)
+            writer.close()
+        segment_files.close_terms(self.fieldwriter)
         self._postings.clear()
         bitmaps.write(self.newsegment, self.storage)
 
     def finish_segment(self) -> Any:
         """Close the segment and return it, for a parent process to commit (see `build`)."""
         return self._finalize_segment()
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 class TermBitmaps:
@@ -197,12 +225,11 @@ class TermBitmaps:
         self.table: dict[tuple[str, str], tuple[int, int, int]] = {}
         self.offset = len(self.MAGIC)
 
-    def add(self, field: str, term: str, packed: array) -> None:
-        if len(packed) < self.least:
+    def add(self, field: str, term: str, docs: array, counts: array) -> None:
+        if len(docs) < self.least:
             return
-        docs = [p >> 32 for p in packed]
-        present = bitsets.from_ids(docs, self.size).to_bytes((self.size >> 3) + 1, "little")
-        twice = bitsets.from_ids(compress(docs, [p & _LOW >= 2 for p in packed]), self.size)
+        present, twice = bitsets.present_and_repeated(docs, counts, self.size)
+        present = present.to_bytes((self.size >> 3) + 1, "little")
         repeated = twice.to_bytes((twice.bit_length() + 7) >> 3, "little")
         self.table[(field, term)] = (self.offset, len(present), len(repeated))
         self.parts += [present, repeated]
@@ -228,68 +255,6 @@ class TermBitmaps:
             raise ValueError("not a term bitmap file")
         offset = int.from_bytes(data[-8:], "little")
         return pickle.loads(data[offset:-8])
-
-
-def _limits(lengths: array | None, docs: array) -> tuple[int | None, int]:
-    """The shortest and longest field length among the documents (whoosh's block statistics)."""
-    if lengths is None:
-        return None, 0
-    found = [length for length in map(lengths.__getitem__, docs) if length]
-    return (min(found), max(found)) if found else (None, 0)
-
-
-def _big_endian(counts: array) -> bytes:
-    """The counts as whoosh packs each posting's frequency (`pack_uint`: four bytes, big-endian)."""
-    if counts.itemsize != 4:
-        return struct.pack(f"!{len(counts)}I", *counts)
-    swapped = array("I", counts)
-    if sys.byteorder == "little":
-        swapped.byteswap()
-    return swapped.tobytes()
-
-
-def _write_counted(postings: Any, packed: array, boost: float, lengths: array | None) -> None:
-    """A term's postings in a frequency field: weight = frequency × boost, value = the frequency."""
-    limit = postings._blocklimit
-    total = len(packed)
-    for start in range(0, total, limit):
-        block = packed[start:start + limit]
-        ids = array("I", [p >> 32 for p in block])
-        chunk = array("I", [p & _LOW for p in block])
-        weights = array("f", chunk if boost == 1.0 else map(boost.__mul__, chunk))
-        low, high = _limits(lengths, ids)
-        postings.set_block(ids, weights, [_big_endian(chunk)], low, high, max(chunk) * boost)
-        if start + limit < total:
-            postings._write_block()
-
-
-def _write_present(postings: Any, docs: array, boost: float, lengths: array | None) -> None:
-    """A term's postings in a facet field: weight = the boost, no value."""
-    limit = postings._blocklimit
-    total = len(docs)
-    for start in range(0, total, limit):
-        ids = docs[start:start + limit]
-        low, high = _limits(lengths, ids)
-        postings.set_block(ids, array("f", [boost]) * len(ids), [], low, high, max(boost, 0))
-        if start + limit < total:
-            postings._write_block()
-
-
-def _write_weighted(postings: Any, docs: array, weights: array, values: list[bytes], format_: Any,
-                    lengths: array | None) -> None:
-    limit = postings._blocklimit
-    total = len(docs)
-    fixed = format_.fixed_value_size()
-    for start in range(0, total, limit):
-        ids = docs[start:start + limit]
-        chunk = weights[start:start + limit]
-        kept = [v for v in values[start:start + limit] if v]
-        if fixed and fixed > 0:
-            kept = [b"".join(kept)]
-        low, high = _limits(lengths, ids)
-        postings.set_block(ids, chunk, kept, low, high, max(max(chunk), 0))
-        if start + limit < total:
-            postings._write_block()
 
 
 # --- the build, in this process or spread over several -----------------------------------------

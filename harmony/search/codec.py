@@ -50,13 +50,6 @@ class _PerDocReader(W3PerDocReader):
 
 
 class _PostingsWriter(W3PostingsWriter):
-    def set_block(self, ids: Any, weights: Any, values: list[bytes], minlength: int | None, maxlength: int,
-                  maxweight: float) -> None:
-        """Buffer a whole block of postings at once, as `add_posting` would have one by one (for
-        `bulk.BulkWriter`, which holds each term's postings in arrays)."""
-        self._ids, self._weights, self._values = ids, weights, values
-        self._minlength, self._maxlength, self._maxweight = minlength, maxlength, maxweight
-
     def _mini_ids(self) -> tuple[int, ...]:
         """The gaps between the ids (whoosh's `delta_encode`, in one pass of C)."""
         ids = self._ids

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from whoosh import columns, fields, formats
@@ -125,10 +126,12 @@ def disease_names(ids: list[str]) -> list[str]:
 
 
 @lru_cache(maxsize=8192)
-def _name_terms(vocabulary: Any, disease_id: str) -> tuple[tuple[str, ...], ...]:
-    """The analysed names of one disease (the vocabulary does not change while it is in use, and
-    many datasets share a disease: each is analysed once)."""
-    return tuple(tuple(analysis.terms(name)) for name in disease_names([disease_id]))
+def _name_terms(vocabulary: Any, disease_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The analysed names of one disease: all their terms, and each name's terms joined by
+    spaces (the vocabulary does not change while it is in use, and many datasets share a
+    disease: each is analysed once)."""
+    found = analysis.terms_of_parts(disease_names([disease_id]))
+    return tuple(term for term in found if term != analysis.PART), tuple(analysis.parts(found))
 
 
 def _labels(values: list[str], table: dict[str, str]) -> list[str]:
@@ -190,19 +193,20 @@ def document(source: Source) -> dict[str, Any]:
             *_labels(content.get("standards") or [], catalog_terms.STANDARDS),
             *(f"{t.shorthand} {t.label}" for t in duo_terms)]
     title_terms = analysis.terms(title)
-    name_terms = [*(terms for d in own for terms in _name_terms(vocabulary, d)),
-                  *(analysis.terms(text) for text in names)]
-    description_terms = analysis.terms(content.get("description"))
-    other_terms = [analysis.terms(text) for text in body[1:] if text]
-    body_terms = description_terms + [term for part in other_terms for term in part]
+    disease_terms = [_name_terms(vocabulary, d) for d in own]
+    name_terms = analysis.terms_of_parts(filter(None, names))
+    body_terms = analysis.terms_of_parts(filter(None, body))
     # title || name | name ... || description | other text ...: a phrase is looked for within one part
-    sequence = " || ".join([" ".join(title_terms), " | ".join(" ".join(p) for p in name_terms if p),
-                            " | ".join(" ".join(p) for p in [description_terms, *other_terms] if p)])
+    sequence = " || ".join([" ".join(title_terms),
+                            " | ".join([*(part for _, found in disease_terms for part in found),
+                                        *analysis.parts(name_terms)]),
+                            " | ".join(analysis.parts(body_terms))])
     return {
         "key": str(source.dataset_id),
         "title": analysis.TermCounts.of(title_terms),
-        "names": analysis.TermCounts.of([t for part in name_terms for t in part]),
-        "body": analysis.TermCounts.of(body_terms),
+        "names": analysis.TermCounts.of(chain(*(found for found, _ in disease_terms), name_terms),
+                                        leave_out=analysis.PART),
+        "body": analysis.TermCounts.of(body_terms, leave_out=analysis.PART),
         "sequence": f" {sequence} ".encode(),
         **attributes(source),
     }

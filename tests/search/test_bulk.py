@@ -7,6 +7,10 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from whoosh import columns
+from whoosh.fields import UnknownFieldError
+
 from harmony.accounts.services import COMMAND_LINE
 from harmony.catalog.content import DatasetContent
 from harmony.search import bits, bulk, store, sync, view
@@ -44,8 +48,21 @@ def segment_files(generation: Path) -> dict[str, bytes]:
             if path.name.startswith(prefix) and not path.name.endswith(bulk.TermBitmaps.EXTENSION)}
 
 
-def test_the_bulk_writer_writes_the_files_whoosh_writes(tmp_path):
+@pytest.mark.parametrize("shape", ["as built", "gaps and column offsets"])
+def test_the_bulk_writer_writes_the_files_whoosh_writes(tmp_path, monkeypatch, shape):
     documents = [document(source) for source in corpus(1500)]
+    if shape == "gaps and column offsets":
+        # documents without some values (among them the last ones), numbers equal to a column's
+        # default, and columns long enough for whoosh to write their offsets
+        for number, fields in enumerate(documents):
+            if number % 7 == 0 or number >= 1495:
+                fields.update(year=None, population=None, sequence=None, patients=None, body=None)
+            if number >= 1490:
+                fields.update(age_hi=0)  # the column's default, at the end: whoosh writes none of them
+            if number % 5 == 0:
+                fields.update(age_lo=0, dataset_id=0)
+        monkeypatch.setattr(columns.VarBytesColumn, "writer",
+                            lambda column, dbfile: columns.VarBytesColumn.Writer(dbfile, True, 1000))
     written = {}
     for kind in ("whoosh", "bulk"):
         generation = store.new_generation(tmp_path / kind)
@@ -122,3 +139,16 @@ def test_the_parallel_build_reads_the_database_in_its_workers(app, seeded):  # n
     with app.app_context(), search_index()._connect() as connection:
         assert sync._shared_url(connection) is not None
         assert sync.published_ids(connection) == sorted(seeded)
+
+
+def test_a_document_that_fails_part_way_leaves_the_writer_to_be_cancelled(tmp_path):
+    writer = bulk.BulkWriter(store.open_index(store.new_generation(tmp_path)), **store.WRITER_OPTIONS)
+    fields = document(corpus(1)[0])
+    with pytest.raises(UnknownFieldError):
+        writer.add_document(**fields, colour="blue")
+    writer.add_document(**fields)  # a refusal before anything was added leaves the writer usable
+    with pytest.raises(AttributeError):
+        writer.add_document(**{**fields, "group": 7})  # the facets before it are added, then it fails
+    with pytest.raises(RuntimeError, match="cancel it"):
+        writer.add_document(**fields)
+    writer.cancel()

@@ -71,10 +71,14 @@ def _singular(token: str) -> str:
 
 
 def _tokens(text: str) -> list[str]:
-    text = _ascii(text).replace("\u2019", "'").replace("`", "'")
-    text = re.sub(r"'s\b", "", text).replace("'", "")
+    if text.isascii() and text.isalnum():  # one plain word (the search analyser asks for many)
+        raws = [text]
+    else:
+        text = _ascii(text).replace("\u2019", "'").replace("`", "'")
+        text = re.sub(r"'s\b", "", text).replace("'", "")
+        raws = re.findall(r"[A-Za-z0-9]+", text)
     out: list[str] = []
-    for raw in re.findall(r"[A-Za-z0-9]+", text):
+    for raw in raws:
         if raw.isupper() and raw.lower() in _CASED_ABBREVIATIONS:
             out.append(raw)
             continue
