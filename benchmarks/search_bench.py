@@ -12,6 +12,7 @@ Measured: full reindex, commit-to-searchable latency, and p50/p95 per query type
 run first on a fresh index generation (cold: nothing cached) and then repeated (warm).
 
     .venv/bin/python benchmarks/search_bench.py [--sizes 10000 100000] [--procs 2] [--repeat 5] [--phases]
+        [--rounds N]
         [--workdir DIR [--reuse-db | --reuse]]
 """
 
@@ -22,6 +23,7 @@ import gzip
 import json
 import random
 import sqlite3
+import statistics
 import sys
 import tarfile
 import tempfile
@@ -415,7 +417,8 @@ def report(size: int, results: dict[str, dict[str, tuple[list[float], list[float
             for kind in QUERIES))
 
 
-def run(size: int, procs: int, repeat: int, workdir: Path, reuse: bool, reuse_db: bool, phases: bool) -> None:
+def run(size: int, procs: int, repeat: int, workdir: Path, reuse: bool, reuse_db: bool, phases: bool,
+        rounds: int = 1) -> None:
     folder = workdir / f"n{size}"
     have_db = (folder / "harmony.db").exists()
     reused = reuse and have_db
@@ -430,29 +433,40 @@ def run(size: int, procs: int, repeat: int, workdir: Path, reuse: bool, reuse_db
         print(f"\n{size:,} datasets: database of an earlier run reused")
     app = create_app({"TESTING": True, "SECRET_KEY": "benchmark-secret-key", "DATABASE_URL": url,
                       "SEARCH_INDEX_DIR": str(folder / "index"), "LOG_LEVEL": "WARNING"})
-    reindex = None
-    with app.app_context():
-        if reused:
-            print(f"\n{size:,} datasets: database and index of an earlier run reused")
-        else:
-            started = time.perf_counter()
-            search_index().rebuild(procs=procs)
-            reindex = time.perf_counter() - started
-            print(f"  full reindex ({procs} process{'es' if procs > 1 else ''}): {reindex:.1f} s")
-        started = time.perf_counter()
-        search_index().view()
-        print(f"  first view of the new generation (facet bitsets, number slices): {time.perf_counter() - started:.2f} s")
     fts_path = folder / "fts.db"
-    if reused and fts_path.exists():
-        fts, seconds = sqlite3.connect(fts_path), 0.0
-    else:
-        fts_path.unlink(missing_ok=True)
-        fts, seconds, split = build_fts(url, fts_path)
-        print(f"  FTS5 reference built in {seconds:.1f} s")
-        if reindex is not None:
-            print(f"  reindex / FTS5 build: {reindex / seconds:.2f}")
-        if phases:
-            print(f"  FTS5 build phases: {_split(split)}")
+    ratios, fts = [], None
+    for round_ in range(1 if reused else rounds):
+        if rounds > 1 and not reused:
+            print(f"  round {round_ + 1} of {rounds}")
+        reindex = None
+        with app.app_context():
+            if reused:
+                print(f"\n{size:,} datasets: database and index of an earlier run reused")
+            else:
+                started = time.perf_counter()
+                search_index().rebuild(procs=procs)
+                reindex = time.perf_counter() - started
+                print(f"  full reindex ({procs} process{'es' if procs > 1 else ''}): {reindex:.1f} s")
+            started = time.perf_counter()
+            search_index().view()
+            print(f"  first view of the new generation (facet bitsets, number slices): "
+                  f"{time.perf_counter() - started:.2f} s")
+        if reused and fts_path.exists():
+            fts, seconds = sqlite3.connect(fts_path), 0.0
+        else:
+            if fts is not None:
+                fts.close()
+            fts_path.unlink(missing_ok=True)
+            fts, seconds, split = build_fts(url, fts_path)
+            print(f"  FTS5 reference built in {seconds:.1f} s")
+            if reindex is not None:
+                ratios.append(reindex / seconds)
+                print(f"  reindex / FTS5 build: {reindex / seconds:.2f}")
+            if phases:
+                print(f"  FTS5 build phases: {_split(split)}")
+    if len(ratios) > 1:
+        print(f"  reindex / FTS5 build over {len(ratios)} rounds: median {statistics.median(ratios):.2f} "
+              f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
     if phases:
         print(f"  reindex phases, one process: {_split(reindex_phases(app, folder / 'phases'))}")
     latency = commit_latency(app)
@@ -471,13 +485,16 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse the database and index of a run in --workdir")
     parser.add_argument("--reuse-db", action="store_true",
                         help="reuse the database of a run in --workdir, but reindex and build the FTS5 reference again")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="reindex and build the FTS5 reference this many times in turn; print the median ratio")
     parser.add_argument("--phases", action="store_true",
                         help="also print where a reindex and the FTS5 build spend their time, step by step")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="search-bench-") as scratch:
         workdir = arguments.workdir or Path(scratch)
         for size in arguments.sizes:
-            run(size, arguments.procs, arguments.repeat, workdir, arguments.reuse, arguments.reuse_db, arguments.phases)
+            run(size, arguments.procs, arguments.repeat, workdir, arguments.reuse, arguments.reuse_db, arguments.phases,
+                arguments.rounds)
 
 
 if __name__ == "__main__":

@@ -177,22 +177,24 @@ class BulkWriter(SegmentWriter):
             codes = self._codes.get(name) if scorable and self.codec.length_stats else None
             if codes is not None:
                 codes = bytes(codes) + bytes(self.docnum - len(codes))
-            table = self._postings[name]
+            table = self._postings.pop(name)
             writer = segment_files.FieldPostings(self.fieldwriter, name, field, kind, codes)
-            for btext, key in sorted(((text if kind is WEIGHTED else text.encode("utf-8")), text) for text in table):
-                postings = table.pop(key)
-                if kind is COUNTED:
-                    docs, counts = postings[0::2], postings[1::2]
-                    writer.write_counted(btext, docs, counts)
-                    bitmaps.add(name, key, docs, counts)
-                elif kind is PRESENT or kind is WHOLE:
-                    writer.write(btext, postings)
-                else:
-                    docs, weights, values = postings
+            if kind is WEIGHTED:  # keyed by bytes already
+                for btext in sorted(table):
+                    docs, weights, values = table[btext]
                     writer.write(btext, docs, weights=weights, values=values)
+            else:  # (text sorts as its UTF-8 bytes do)
+                for key in sorted(table):
+                    postings = table[key]
+                    if kind is COUNTED:
+                        docs, counts = postings[0::2], postings[1::2]
+                        writer.write_counted(key.encode(), docs, counts)
+                        bitmaps.add(name, key, docs, counts)
+                    else:
+                        writer.write_present(key.encode(), postings)
             writer.close()
+            del table
         segment_files.close_terms(self.fieldwriter)
-        self._postings.clear()
         bitmaps.write(self.newsegment, self.storage)
 
     def finish_segment(self) -> Any:

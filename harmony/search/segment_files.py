@@ -146,6 +146,18 @@ class FieldPostings:
         blob = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(info) - len(data)), info, data))
         self._add_term(btext, blob, sum(counts) * boost, size, low, high, top, ids[0], ids[-1])
 
+    def write_present(self, btext: bytes, ids: array) -> None:
+        """`write` for a field whose postings only say "present", shorter for the usual term: one
+        block, a boost of 1, no lengths (the general case is left to `write`)."""
+        size = len(ids)
+        if size > self.limit or self.boost != 1.0 or self.codes is not None:
+            self.write(btext, ids)
+            return
+        info = dumps((size, ids[-1], 1.0, 0, 0, 0), 2)
+        data = dumps((tuple(map(sub, ids, chain((0,), ids))), None, None), 2)
+        blob = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(info) - len(data)), info, data))
+        self._add_term(btext, blob, float(size), size, 0, 0, 1.0, ids[0], ids[-1])
+
     def _add_term(self, btext: bytes, blob: bytes, weight: float, total: int, low: int, high: int, top: float,
                   first: int, last: int) -> None:
         self.postings.append(blob)
@@ -156,7 +168,7 @@ class FieldPostings:
     def close(self) -> None:
         """Write the field's postings, then its terms as `OrderedHashWriter.add` would one by one."""
         writer = self.fieldwriter
-        writer._postfile.write(b"".join(self.postings))
+        writer._postfile.file.writelines(self.postings)
         table = writer._tindex
         position = table.dbfile.tell()
         records, positions = [], []
