@@ -125,7 +125,11 @@ class BulkWriter(SegmentWriter):
                 if table is None:
                     table = self._postings[name] = _Postings("I")
                 if kind is PRESENT:
-                    _consume(map(array.append, map(table.__getitem__, set(value.split())), repeat(docnum)))
+                    if " " not in value:  # one value (or none): most facets
+                        if value:
+                            table[value].append(docnum)
+                    else:
+                        _consume(map(array.append, map(table.__getitem__, set(value.split())), repeat(docnum)))
                 elif kind is WHOLE:
                     table[value].append(docnum)
                 elif kind is COUNTED:
@@ -159,7 +163,8 @@ class BulkWriter(SegmentWriter):
                 found = self._columns.get(name)
                 if found is None:
                     found = self._columns[name] = []
-                found.extend([None] * (docnum - len(found)))
+                if len(found) != docnum:
+                    found.extend([None] * (docnum - len(found)))
                 found.append(column(value))
         perdoc = self.perdocwriter
         perdoc.start_doc(docnum)
