@@ -134,6 +134,16 @@ class TermCounts(tuple[str, ...]):
         made.counts = tuple(counted.values())
         return made
 
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, TermCounts) and tuple.__eq__(self, other)
+                and self.counts == other.counts)  # fmt: skip
+
+    def __hash__(self) -> int:
+        return hash((tuple(self), self.counts))
+
+    def __repr__(self) -> str:
+        return f"TermCounts({dict(zip(self, self.counts, strict=True))!r})"
+
 
 class CountedFrequency(Frequency):
     """Whoosh's term-frequency format, which also takes `TermCounts` as they are."""

@@ -72,13 +72,16 @@ class BulkWriter(SegmentWriter):
 
     def __init__(self, ix: Any, **kwargs: Any) -> None:
         super().__init__(ix, **kwargs)
+        if self.codec._compression or self.codec._inlinelimit != 1:
+            raise ValueError("BulkWriter writes uncompressed posting blocks and inlines none (Harmony's codec)")
         plan = {}
         for name, field in self.schema.items():
             if isinstance(field.format, analysis.CountedFrequency):
                 kind = COUNTED
             elif type(field.format) is formats.Existence and type(field.analyzer) is analysis.SpaceTokenizer:
                 kind = PRESENT
-            elif type(field.format) is formats.Existence and type(field.analyzer) is IDTokenizer:
+            elif (type(field) is fields.ID and type(field.format) is formats.Existence
+                  and type(field.analyzer) is IDTokenizer):
                 kind = WHOLE
             else:
                 kind = WEIGHTED
@@ -95,11 +98,12 @@ class BulkWriter(SegmentWriter):
         self._postings: dict[str, dict[Any, Any]] = {}
         self._codes: dict[str, bytearray] = {}  # field -> each document's length as whoosh stores it
         self._totals: dict[str, int] = {}  # field -> the sum of its lengths
+        self._first_length: dict[str, int] = {}  # field -> the first document with a length
         self._columns: dict[str, list[Any]] = {}  # field -> each document's column value (None: none)
         self._failed = False  # a document failed part way: its postings may be half added
 
     def add_document(self, **fields: Any) -> None:
-        """Add one document. If it fails, the writer can only be cancelled."""
+        """Add one document. If it fails part way, the writer can only be cancelled."""
         self._check_state()
         if self._failed:
             raise RuntimeError("a document failed part way through this writer: cancel it")
@@ -125,7 +129,7 @@ class BulkWriter(SegmentWriter):
                 if table is None:
                     table = self._postings[name] = _Postings("I")
                 if kind is PRESENT:
-                    if " " not in value:  # one value (or none): most facets
+                    if " " not in value and value.isprintable():  # no white space: one value or none
                         if value:
                             table[value].append(docnum)
                     else:
@@ -144,7 +148,7 @@ class BulkWriter(SegmentWriter):
                     for btext, freq, weight, vbytes in field.index(value):
                         entry = table.get(btext)
                         if entry is None:
-                            entry = table[btext] = [array("I"), array("f"), []]
+                            entry = table[btext] = [array("I"), array("d"), []]
                         entry[0].append(docnum)
                         entry[1].append(weight)
                         entry[2].append(vbytes or b"")
@@ -156,7 +160,10 @@ class BulkWriter(SegmentWriter):
                         codes = self._codes[name] = bytearray()
                     codes.extend(bytes(docnum + 1 - len(codes)))
                     codes[docnum] = length_to_byte(length)
-                    self._totals[name] = self._totals.get(name, 0) + length
+                    if name not in self._totals:
+                        self._totals[name] = 0
+                        self._first_length[name] = docnum
+                    self._totals[name] += length
             if keep:
                 stored[name] = value
             if column:
@@ -173,8 +180,13 @@ class BulkWriter(SegmentWriter):
         perdoc.finish_doc()
 
     def _flush_segment(self) -> None:
+        if self._failed:
+            raise RuntimeError("a document failed part way through this writer: cancel it")
         perdoc = self.perdocwriter
-        segment_files.write_columns(perdoc, self.schema, self._columns, self._codes, self._totals)
+        # the field lengths' totals in the order whoosh's writer meets them (sorted within a document)
+        totals = {name: self._totals[name]
+                  for name in sorted(self._totals, key=lambda name: (self._first_length[name], name))}
+        segment_files.write_columns(perdoc, self.schema, self._columns, self._codes, totals)
         perdoc.close()
         bitmaps = TermBitmaps(self.docnum)
         for name in sorted(self._postings):
@@ -183,6 +195,8 @@ class BulkWriter(SegmentWriter):
             if codes is not None:
                 codes = bytes(codes) + bytes(self.docnum - len(codes))
             table = self._postings.pop(name)
+            if not table:  # (whoosh's writer numbers only fields with postings)
+                continue
             writer = segment_files.FieldPostings(self.fieldwriter, name, field, kind, codes)
             if kind is WEIGHTED:  # keyed by bytes already
                 for btext in sorted(table):
@@ -281,10 +295,11 @@ def build(index: Any, sources: Iterable[Source], progress: Callable[[int], None]
             count += 1
             if progress is not None and count % 1000 == 0:
                 progress(count)
+        writer.commit(merge=False)
     except BaseException:
-        writer.cancel()
+        if not writer.is_closed:
+            writer.cancel()
         raise
-    writer.commit(merge=False)
     return count
 
 

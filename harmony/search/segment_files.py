@@ -29,6 +29,7 @@ from whoosh.util.numlists import GrowableArray
 # how a field's postings are kept: a count per document, a document number per value in a
 # space-separated list or per whole value, or whoosh's own (weight and value bytes per posting)
 COUNTED, PRESENT, WHOLE, WEIGHTED = "counted", "present", "whole", "weighted"
+FLUSH_TERMS = 4096  # terms whose posting bytes are held before they are written
 _TERM_INFO = W3TermInfo._struct
 
 
@@ -65,7 +66,7 @@ class FieldPostings:
               values: list[bytes] | None = None) -> None:
         """A term's postings: `ids` ascending; `counts` for a frequency field (weight = count ×
         boost); nothing more for a field whose postings only say "present" (weight = boost);
-        `weights` and `values` otherwise."""
+        `weights` (as given, before whoosh keeps them as four-byte floats) and `values` otherwise."""
         kind, boost, codes, limit = self.kind, self.boost, self.codes, self.limit
         total = len(ids)
         parts = [WHOOSH3_HEADER_MAGIC]
@@ -91,14 +92,14 @@ class FieldPostings:
             elif kind is PRESENT or kind is WHOLE:
                 mini_weights, block_sum = _mini_weights(array("f", [boost]) * size)
                 mini_values = None
-                top = max(boost, 0)
+                top = boost
             else:
-                block_weights = weights[start:end]
-                mini_weights, block_sum = _mini_weights(block_weights)
+                mini_weights, block_sum = _mini_weights(array("f", weights[start:end]))
                 kept = [v for v in values[start:end] if v]
                 fixed = self.fixed
                 mini_values = tuple(kept) if fixed is None or fixed < 0 else (b"".join(kept) if fixed else None)
-                top = max(max(block_weights), 0)
+                top = max(weights[start:end])
+            top = top if top > 0 else 0  # whoosh's block maximum starts at 0 and takes larger weights only
             if codes is None:
                 low = high = 0
             else:
@@ -124,7 +125,7 @@ class FieldPostings:
         exact as four-byte floats (the general case is left to `write`)."""
         size, boost = len(ids), self.boost
         top = max(counts) * boost
-        if size > self.limit or not self.exact or top * 2 >= 16777216:
+        if size > self.limit or not self.exact or top * 2 >= 16777216 or top <= 0:
             self.write(btext, ids, counts=counts)
             return
         first = counts[0]
@@ -161,6 +162,9 @@ class FieldPostings:
     def _add_term(self, btext: bytes, blob: bytes, weight: float, total: int, low: int, high: int, top: float,
                   first: int, last: int) -> None:
         self.postings.append(blob)
+        if len(self.postings) >= FLUSH_TERMS:
+            self.fieldwriter._postfile.file.writelines(self.postings)
+            self.postings.clear()
         record = _TERM_INFO.pack(False, weight, total, low, high, top, first, last)
         self.terms.append((self.prefix + btext, record + pack_long(self.offset) + pack_int(len(blob))))
         self.offset += len(blob)

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from whoosh import columns
+from whoosh import columns, fields, formats
+from whoosh import index as wix
 from whoosh.fields import UnknownFieldError
 
 from harmony.accounts.services import COMMAND_LINE
 from harmony.catalog.content import DatasetContent
-from harmony.search import bits, bulk, store, sync, view
+from harmony.search import analysis, bits, bulk, segment_files, store, sync, view
 from harmony.search.index import search_index
 from harmony.search.schema import Source, document
 from tests import factories
@@ -40,7 +41,7 @@ def corpus(count: int) -> list[Source]:
     return made
 
 
-def segment_files(generation: Path) -> dict[str, bytes]:
+def files_of_segment(generation: Path) -> dict[str, bytes]:
     """The segment's files by extension (the segment id left out), without the term bitmaps."""
     (segment,) = store.open_index(generation)._segments()
     prefix = segment.segment_id()
@@ -72,11 +73,54 @@ def test_the_bulk_writer_writes_the_files_whoosh_writes(tmp_path, monkeypatch, s
         for fields in documents:
             writer.add_document(**fields)
         writer.commit(merge=False)
-        written[kind] = segment_files(generation)
+        written[kind] = files_of_segment(generation)
     assert ".pst" in written["bulk"] and ".trm" in written["bulk"]
     assert written["bulk"].keys() == written["whoosh"].keys()
     for extension, data in written["whoosh"].items():
         assert written["bulk"][extension] == data, f"the segment's {extension} file differs"
+
+
+def other_schema(boost: float) -> fields.Schema:
+    """Fields Harmony's schema does not have, for the writer's general paths."""
+    counted = fields.TEXT(analyzer=analysis.EnglishTokenizer(), phrase=False)
+    counted.format = analysis.CountedFrequency(field_boost=boost)
+    facet = fields.KEYWORD(analyzer=analysis.SpaceTokenizer())
+    facet.format = formats.Existence(field_boost=1.0)
+    empty = fields.KEYWORD(analyzer=analysis.SpaceTokenizer())
+    empty.format = formats.Existence(field_boost=1.0)
+    return fields.Schema(key=fields.ID(stored=True), number=fields.NUMERIC(int), day=fields.DATETIME(),
+                         words=fields.TEXT(field_boost=1.7, phrase=False), counted=counted, facet=facet,
+                         empty=empty, amount=fields.COLUMN(columns.NumericColumn("I", default=0)))
+
+
+@pytest.mark.parametrize("boost", [0.3, 0.0])
+def test_the_bulk_writer_writes_what_whoosh_writes_for_other_fields(tmp_path, monkeypatch, boost):
+    monkeypatch.setattr(segment_files, "FLUSH_TERMS", 100)  # posting bytes written in several parts
+    # (fields not in name order: whoosh meets a document's fields sorted)
+    documents = [{"key": f"k{n}", "number": n * 7, "day": datetime(2020, 1, 1 + n % 28),
+                  "words": "Stem cell transplant in relapsed AML, stem cells " * (1 + n % 3),
+                  "counted": analysis.TermCounts.of(["marrow"] * (1 + n % 5) + ["relapse"] * (n % 2)),
+                  "facet": ["a\tb", "a\n", "c d", "é", "𝕏", ""][n % 6], "empty": "", "amount": n % 4}
+                 for n in range(1100)]  # several posting blocks per frequent term
+    written = {}
+    for kind in ("whoosh", "bulk"):
+        folder = tmp_path / kind
+        folder.mkdir()
+        index = wix.create_in(str(folder), other_schema(boost))
+        writer = (index.writer(**store.WRITER_OPTIONS) if kind == "whoosh"
+                  else bulk.BulkWriter(index, **store.WRITER_OPTIONS))
+        for fields_ in documents:
+            writer.add_document(**fields_)
+        writer.commit(merge=False)
+        (segment,) = index._segments()
+        prefix = segment.segment_id()
+        written[kind] = ({path.name[len(prefix):]: path.read_bytes() for path in folder.iterdir()
+                          if path.name.startswith(prefix) and not path.name.endswith(bulk.TermBitmaps.EXTENSION)},
+                         list(segment._fieldlengths.items()))
+    assert written["bulk"][0].keys() == written["whoosh"][0].keys()
+    for extension, data in written["whoosh"][0].items():
+        assert written["bulk"][0][extension] == data, f"the segment's {extension} file differs"
+    assert written["bulk"][1] == written["whoosh"][1]  # the field lengths, in whoosh's order
 
 
 def test_term_bitmaps_agree_with_the_postings(tmp_path):
