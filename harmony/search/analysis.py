@@ -138,6 +138,9 @@ class TermCounts(tuple[str, ...]):
         return (isinstance(other, TermCounts) and tuple.__eq__(self, other)
                 and self.counts == other.counts)  # fmt: skip
 
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
     def __hash__(self) -> int:
         return hash((tuple(self), self.counts))
 
