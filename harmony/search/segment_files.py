@@ -100,18 +100,11 @@ class FieldPostings:
                 mini_values = tuple(kept) if fixed is None or fixed < 0 else (b"".join(kept) if fixed else None)
                 top = max(weights[start:end])
             top = top if top > 0 else 0  # whoosh's block maximum starts at 0 and takes larger weights only
-            if codes is None:
-                low = high = 0
-            else:
-                found = (codes[block[0]],) if size == 1 else itemgetter(*block)(codes)
-                low, high = min(found), max(found)
-                if not low:  # whoosh leaves out documents without a length
-                    found = [code for code in found if code]
-                    low, high = (min(found), max(found)) if found else (0, 0)
-                if low and (not low_all or low < low_all):
-                    low_all = low
-                if high > high_all:
-                    high_all = high
+            low, high = _length_limits(codes, block)
+            if low and (not low_all or low < low_all):
+                low_all = low
+            if high > high_all:
+                high_all = high
             info = dumps((size, block[-1], top, 0, low, high), 2)
             data = dumps((tuple(map(sub, block, chain((0,), block))), mini_weights, mini_values), 2)
             parts += [pack_int(-(len(info) + len(data)) if end >= total else len(info) + len(data)), info, data]
@@ -133,15 +126,7 @@ class FieldPostings:
             mini_weights = None if first * boost == 1.0 else first * boost
         else:
             mini_weights = tuple(map(boost.__mul__, counts) if boost != 1.0 else map(float, counts))
-        codes = self.codes
-        if codes is None:
-            low = high = 0
-        else:
-            found = (codes[ids[0]],) if size == 1 else itemgetter(*ids)(codes)
-            low, high = min(found), max(found)
-            if not low:  # whoosh leaves out documents without a length
-                found = [code for code in found if code]
-                low, high = (min(found), max(found)) if found else (0, 0)
+        low, high = _length_limits(self.codes, ids)
         info = dumps((size, ids[-1], top, 0, low, high), 2)
         data = dumps((tuple(map(sub, ids, chain((0,), ids))), mini_weights, _big_endian(counts)), 2)
         blob = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(info) - len(data)), info, data))
@@ -190,6 +175,19 @@ class FieldPostings:
         self.postings.clear()
         self.terms.clear()
         writer.finish_field()
+
+
+def _length_limits(codes: bytes | None, ids: array) -> tuple[int, int]:
+    """The least and the greatest length code among the documents `ids` (whoosh's block
+    statistics, which leave out documents without a length)."""
+    if codes is None:
+        return 0, 0
+    found = (codes[ids[0]],) if len(ids) == 1 else itemgetter(*ids)(codes)
+    low, high = min(found), max(found)
+    if not low:
+        found = [code for code in found if code]
+        low, high = (min(found), max(found)) if found else (0, 0)
+    return low, high
 
 
 def _mini_weights(weights: array) -> tuple[Any, float]:
