@@ -84,10 +84,7 @@ def words(text: str) -> list[str]:
 
 def terms(text: str | None) -> list[str]:
     """Index terms of a text, in order (stop words dropped)."""
-    if not text:
-        return []
-    _bound_memory()
-    return list(chain.from_iterable(map(_chunks.__getitem__, _fold(text).split())))
+    return terms_of_parts([text]) if text else []
 
 
 def terms_of_parts(texts: Iterable[str]) -> list[str]:

@@ -98,15 +98,13 @@ class BulkWriter(SegmentWriter):
         self._postings: dict[str, dict[Any, Any]] = {}
         self._codes: dict[str, bytearray] = {}  # field -> each document's length as whoosh stores it
         self._totals: dict[str, int] = {}  # field -> the sum of its lengths
-        self._first_length: dict[str, int] = {}  # field -> the first document with a length
         self._columns: dict[str, list[Any]] = {}  # field -> each document's column value (None: none)
         self._failed = False  # a document failed part way: its postings may be half added
 
     def add_document(self, **fields: Any) -> None:
         """Add one document. If it fails part way, the writer can only be cancelled."""
         self._check_state()
-        if self._failed:
-            raise RuntimeError("a document failed part way through this writer: cancel it")
+        self._check_not_failed()
         if not fields.keys() <= self._names:  # whoosh's special "_" arguments included
             raise UnknownFieldError(f"no field named {sorted(fields.keys() - self._names)} in {self.schema}")
         try:
@@ -160,10 +158,7 @@ class BulkWriter(SegmentWriter):
                         codes = self._codes[name] = bytearray()
                     codes.extend(bytes(docnum + 1 - len(codes)))
                     codes[docnum] = length_to_byte(length)
-                    if name not in self._totals:
-                        self._totals[name] = 0
-                        self._first_length[name] = docnum
-                    self._totals[name] += length
+                    self._totals[name] = self._totals.get(name, 0) + length
             if keep:
                 stored[name] = value
             if column:
@@ -179,13 +174,18 @@ class BulkWriter(SegmentWriter):
             perdoc.add_field(name, self._plan[name][0], stored[name], 0)
         perdoc.finish_doc()
 
-    def _flush_segment(self) -> None:
+    def _check_not_failed(self) -> None:
         if self._failed:
             raise RuntimeError("a document failed part way through this writer: cancel it")
+
+    def _flush_segment(self) -> None:
+        self._check_not_failed()
         perdoc = self.perdocwriter
-        # the field lengths' totals in the order whoosh's writer meets them (sorted within a document)
-        totals = {name: self._totals[name]
-                  for name in sorted(self._totals, key=lambda name: (self._first_length[name], name))}
+        # the field lengths' totals in the order whoosh's writer meets them: by the first document
+        # with a length (its leading zero codes), sorted within a document
+        codes = self._codes
+        totals = {name: self._totals[name] for name in
+                  sorted(self._totals, key=lambda name: (len(codes[name]) - len(codes[name].lstrip(b"\0")), name))}
         segment_files.write_columns(perdoc, self.schema, self._columns, self._codes, totals)
         perdoc.close()
         bitmaps = TermBitmaps(self.docnum)
@@ -212,7 +212,6 @@ class BulkWriter(SegmentWriter):
                     else:
                         writer.write_present(key.encode(), postings)
             writer.close()
-            del table
         segment_files.close_terms(self.fieldwriter)
         bitmaps.write(self.newsegment, self.storage)
 

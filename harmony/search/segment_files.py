@@ -14,7 +14,6 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from hashlib import md5
 from itertools import accumulate, chain
 from operator import itemgetter, sub
 from pickle import dumps
@@ -23,6 +22,7 @@ from typing import Any
 from whoosh import columns
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo, _lenfield
 from whoosh.filedb.filetables import _lengths as _RECORD_HEAD
+from whoosh.filedb.filetables import md5_hash
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numlists import GrowableArray
 
@@ -80,11 +80,7 @@ class FieldPostings:
                 most = max(chunk)
                 top = most * boost
                 if self.exact and most * boost * 2 < 16777216:
-                    first = chunk[0] * boost
-                    if chunk.count(chunk[0]) == size:
-                        mini_weights: Any = None if first == 1.0 else first
-                    else:
-                        mini_weights = tuple(map(boost.__mul__, chunk) if boost != 1.0 else map(float, chunk))
+                    mini_weights: Any = _exact_weights(chunk, boost)
                     block_sum = sum(chunk) * boost
                 else:
                     mini_weights, block_sum = _mini_weights(array("f", map(boost.__mul__, chunk)))
@@ -105,9 +101,7 @@ class FieldPostings:
                 low_all = low
             if high > high_all:
                 high_all = high
-            info = dumps((size, block[-1], top, 0, low, high), 2)
-            data = dumps((tuple(map(sub, block, chain((0,), block))), mini_weights, mini_values), 2)
-            parts += [pack_int(-(len(info) + len(data)) if end >= total else len(info) + len(data)), info, data]
+            parts.append(_block(block, top, low, high, mini_weights, mini_values, last=end >= total))
             weight_sum += block_sum
             if top > top_all:
                 top_all = top
@@ -121,15 +115,8 @@ class FieldPostings:
         if size > self.limit or not self.exact or top * 2 >= 16777216 or top <= 0:
             self.write(btext, ids, counts=counts)
             return
-        first = counts[0]
-        if counts.count(first) == size:
-            mini_weights = None if first * boost == 1.0 else first * boost
-        else:
-            mini_weights = tuple(map(boost.__mul__, counts) if boost != 1.0 else map(float, counts))
         low, high = _length_limits(self.codes, ids)
-        info = dumps((size, ids[-1], top, 0, low, high), 2)
-        data = dumps((tuple(map(sub, ids, chain((0,), ids))), mini_weights, _big_endian(counts)), 2)
-        blob = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(info) - len(data)), info, data))
+        blob = WHOOSH3_HEADER_MAGIC + _block(ids, top, low, high, _exact_weights(counts, boost), _big_endian(counts))
         self._add_term(btext, blob, sum(counts) * boost, size, low, high, top, ids[0], ids[-1])
 
     def write_present(self, btext: bytes, ids: array) -> None:
@@ -139,9 +126,7 @@ class FieldPostings:
         if size > self.limit or self.boost != 1.0 or self.codes is not None:
             self.write(btext, ids)
             return
-        info = dumps((size, ids[-1], 1.0, 0, 0, 0), 2)
-        data = dumps((tuple(map(sub, ids, chain((0,), ids))), None, None), 2)
-        blob = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-len(info) - len(data)), info, data))
+        blob = WHOOSH3_HEADER_MAGIC + _block(ids, 1.0, 0, 0, None, None)
         self._add_term(btext, blob, float(size), size, 0, 0, 1.0, ids[0], ids[-1])
 
     def _add_term(self, btext: bytes, blob: bytes, weight: float, total: int, low: int, high: int, top: float,
@@ -165,16 +150,35 @@ class FieldPostings:
         for key, value in self.terms:
             records.append(head(len(key), len(value)) + key + value)
             positions.append(position)
-            hashed = int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")  # `md5_hash`
+            hashed = md5_hash(key)
             buckets[hashed & 255].append((hashed, position))
             position += len(records[-1])
         table.dbfile.write(b"".join(records))
-        if positions:
-            _extend(table.index, positions)
+        _extend(table.index, positions)
+        if self.terms:
             table.lastkey = self.terms[-1][0]
         self.postings.clear()
         self.terms.clear()
         writer.finish_field()
+
+
+def _block(ids: array, top: float, low: int, high: int, mini_weights: Any, mini_values: Any,
+           last: bool = True) -> bytes:
+    """One posting block as `W3PostingsWriter._write_block` writes it (uncompressed): its length
+    (negative for a term's last block), its statistics and its data, each pickled."""
+    info = dumps((len(ids), ids[-1], top, 0, low, high), 2)
+    data = dumps((tuple(map(sub, ids, chain((0,), ids))), mini_weights, mini_values), 2)
+    size = len(info) + len(data)
+    return pack_int(-size if last else size) + info + data
+
+
+def _exact_weights(counts: array, boost: float) -> Any:
+    """Whoosh's minified weights (count × boost) of a block whose weights are exact as four-byte
+    floats: None if all are 1, the weight if all are equal, else every one."""
+    first = counts[0] * boost
+    if counts.count(counts[0]) == len(counts):
+        return None if first == 1.0 else first
+    return tuple(map(boost.__mul__, counts) if boost != 1.0 else map(float, counts))
 
 
 def _length_limits(codes: bytes | None, ids: array) -> tuple[int, int]:
@@ -202,6 +206,8 @@ def _mini_weights(weights: array) -> tuple[Any, float]:
 def _extend(grown: GrowableArray, numbers: list[int]) -> None:
     """`GrowableArray.extend`, the array retyped once for the largest number, as appending one by
     one would have."""
+    if not numbers:
+        return
     try:
         array(grown.typecode, [max(numbers)])
     except OverflowError:
@@ -242,10 +248,7 @@ def _write_hashes(table: Any) -> None:
 def _growable(numbers: list[int]) -> GrowableArray:
     """A `GrowableArray` holding `numbers` in the type whoosh's appends would have grown it to."""
     grown = GrowableArray(allow_longs=False)
-    top = max(numbers, default=0)
-    if top > 255:
-        grown._retype(top)
-    grown.array.extend(numbers)
+    _extend(grown, numbers)
     return grown
 
 
